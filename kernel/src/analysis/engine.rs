@@ -1,0 +1,435 @@
+//! The analysis engine: implements the protocol's [`Backend`] for questions, `%load`,
+//! `%%python` and the other magics. Owns the worker, the loaded datasets and the exchanges.
+
+use super::magics::{self, Cell};
+use super::question;
+use super::settings::Settings;
+use super::worker_client::{CallError, InterruptHandle, Worker};
+use crate::protocol::backend::{
+    Backend, Completion, ErrorInfo, ExecuteOutcome, ExecuteRequest, Inspection, IsComplete,
+    Output, OutputSink,
+};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+/// A loaded dataset. The Arrow file is kept so a respawned worker gets the data back
+/// without parsing the CSV again.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub name: String,
+    pub source: PathBuf,
+    pub ipc_path: PathBuf,
+    pub profile: Value,
+}
+
+/// One question and what came of it (kept for follow-up context).
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub question: String,
+    pub code: String,
+    pub result_summary: String,
+    pub interpretation: String,
+    pub error: Option<String>,
+}
+
+pub struct State {
+    pub worker: Option<Worker>,
+    pub datasets: Vec<Dataset>,
+    pub exchanges: Vec<Exchange>,
+    pub last_code: Option<String>,
+    scratch: tempfile::TempDir,
+    loads: u32,
+    settings_warned: bool,
+}
+
+pub struct Engine {
+    pub settings: Settings,
+    exe: PathBuf,
+    pub interrupt: Arc<InterruptHandle>,
+    state: Mutex<State>,
+}
+
+/// Scratch space for Arrow files: tmpfs when available, so writing them costs a memcpy.
+fn scratch_dir() -> std::io::Result<tempfile::TempDir> {
+    let shm = Path::new("/dev/shm");
+    let base = if shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
+    tempfile::Builder::new()
+        .prefix("llm-analytics-")
+        .tempdir_in(base)
+}
+
+fn role(r: &str) -> Value {
+    json!({"llm_analytics": {"role": r}})
+}
+
+impl Engine {
+    /// Create the engine and start the worker right away, so Python imports pandas while
+    /// the frontend is still exchanging kernel_info.
+    pub fn new(settings: Settings, exe: PathBuf) -> anyhow::Result<Self> {
+        let interrupt = Arc::new(InterruptHandle::default());
+        let worker = match Worker::spawn(&exe, interrupt.clone()) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::error!("could not start the Python worker: {e}");
+                None
+            }
+        };
+        Ok(Self {
+            settings,
+            exe,
+            interrupt,
+            state: Mutex::new(State {
+                worker,
+                datasets: vec![],
+                exchanges: vec![],
+                last_code: None,
+                scratch: scratch_dir()?,
+                loads: 0,
+                settings_warned: false,
+            }),
+        })
+    }
+
+    /// A ready worker, configured and with every dataset restored.
+    pub async fn worker<'a>(&self, state: &'a mut State) -> Result<&'a mut Worker, ErrorInfo> {
+        let fresh = state.worker.is_none();
+        if fresh {
+            let w = Worker::spawn(&self.exe, self.interrupt.clone()).map_err(|e| {
+                ErrorInfo::new("WorkerStartError", format!("Could not start Python: {e}"))
+            })?;
+            state.worker = Some(w);
+        }
+        let w = state.worker.as_mut().expect("worker just set");
+        if !w.is_configured() {
+            let setup = async {
+                w.call("configure", json!({"settings": self.settings.worker_config()}), None, None)
+                    .await?;
+                let n = state.datasets.len();
+                for (i, d) in state.datasets.iter().enumerate() {
+                    let args = json!({"name": d.name, "ipc_path": d.ipc_path,
+                                      "make_current": i + 1 == n});
+                    w.call("restore_dataset", args, None, None).await?;
+                }
+                Ok::<(), CallError>(())
+            };
+            if let Err(e) = setup.await {
+                state.worker = None;
+                return Err(ErrorInfo::new(
+                    "WorkerStartError",
+                    format!("The Python worker could not start: {e:?}. Run ./install.sh to repair the Python environment."),
+                ));
+            }
+            w.mark_configured();
+        }
+        Ok(state.worker.as_mut().expect("worker present"))
+    }
+
+    /// Kill the worker and start a new one with the data restored; says what happened.
+    pub async fn respawn(&self, state: &mut State) -> String {
+        if let Some(mut w) = state.worker.take() {
+            w.kill().await;
+        }
+        let names: Vec<String> = state.datasets.iter().map(|d| d.name.clone()).collect();
+        match self.worker(state).await {
+            Ok(_) if names.is_empty() => "A fresh Python worker was started.".into(),
+            Ok(_) => format!(
+                "A fresh Python worker was started and your datasets ({}) were restored.",
+                names.join(", ")
+            ),
+            Err(e) => format!("Restarting Python failed too: {}", e.evalue),
+        }
+    }
+
+    /// Turn a failed worker call into the cell's error, restarting the worker when needed.
+    pub async fn worker_failure(&self, state: &mut State, err: CallError) -> ErrorInfo {
+        match err {
+            CallError::Interrupted => ErrorInfo::new("KeyboardInterrupt", "Interrupted"),
+            CallError::Failed(tb) => ErrorInfo::new("WorkerError", tb),
+            CallError::Died(why) => {
+                let restored = self.respawn(state).await;
+                ErrorInfo::new(
+                    "WorkerDied",
+                    format!("The Python worker died: {why}. Variables defined in Python were lost. {restored}"),
+                )
+            }
+            CallError::Unresponsive => {
+                let restored = self.respawn(state).await;
+                ErrorInfo::new(
+                    "KeyboardInterrupt",
+                    format!("Python did not stop within {} s of the interrupt, so the worker was restarted and its variables were lost. {restored}",
+                        super::worker_client::INTERRUPT_GRACE.as_secs()),
+                )
+            }
+            CallError::Timeout => {
+                let restored = self.respawn(state).await;
+                ErrorInfo::new("TimeoutError", format!("Timed out. {restored}"))
+            }
+        }
+    }
+
+    async fn run_python(&self, state: &mut State, code: &str, count: u32, sink: &OutputSink) -> ExecuteOutcome {
+        let args = json!({"code": code, "execution_count": count});
+        let result = match self.worker(state).await {
+            Ok(w) => w.call("run_cell", args, Some(sink), None).await,
+            Err(e) => {
+                sink.error(e.clone());
+                return ExecuteOutcome::error(e);
+            }
+        };
+        match result {
+            Ok(v) if v["status"] == "ok" => ExecuteOutcome::ok(),
+            Ok(v) => ExecuteOutcome::error(ErrorInfo {
+                ename: v["ename"].as_str().unwrap_or("Error").into(),
+                evalue: v["evalue"].as_str().unwrap_or("").into(),
+                traceback: v["traceback"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+                    .unwrap_or_default(),
+            }),
+            Err(err) => {
+                let e = self.worker_failure(state, err).await;
+                sink.error(e.clone());
+                ExecuteOutcome::error(e)
+            }
+        }
+    }
+
+    async fn load(&self, state: &mut State, path: &str, name: Option<String>, sink: &OutputSink) -> ExecuteOutcome {
+        let fail = |e: ErrorInfo| {
+            sink.error(e.clone());
+            ExecuteOutcome::error(e)
+        };
+        if path.is_empty() {
+            return fail(ErrorInfo::new("UsageError", "Usage: %load PATH [as NAME], e.g. %load sales.csv as sales"));
+        }
+        let expanded = if let Some(rest) = path.strip_prefix("~/") {
+            std::env::var("HOME").map(|h| PathBuf::from(h).join(rest)).unwrap_or_else(|_| PathBuf::from(path))
+        } else {
+            PathBuf::from(path)
+        };
+        let name = name.unwrap_or_else(|| magics::dataset_name(path));
+        state.loads += 1;
+        let ipc_path = state.scratch.path().join(format!("{}-{}.arrow", state.loads, name));
+        let limits = csv_ingest::Limits {
+            max_upload_size: self.settings.max_upload_size,
+            max_cells: self.settings.max_dataframe_size,
+        };
+        let (src, out) = (expanded.clone(), ipc_path.clone());
+        // Parsing is CPU-bound (polars uses its own thread pool); keep it off the async loop.
+        let parsed = tokio::task::spawn_blocking(move || {
+            let mut table = csv_ingest::load(&src, &limits)?;
+            csv_ingest::write_arrow_ipc(&mut table, &out)?;
+            Ok::<_, csv_ingest::LoadError>(table.encoding)
+        })
+        .await;
+        let encoding = match parsed {
+            Ok(Ok(enc)) => enc,
+            Ok(Err(e)) => return fail(ErrorInfo::new("LoadError", e.to_string())),
+            Err(e) => return fail(ErrorInfo::new("LoadError", format!("Loading failed: {e}"))),
+        };
+        let args = json!({"name": name, "ipc_path": ipc_path, "make_current": true,
+                          "source": expanded.display().to_string()});
+        let called = match self.worker(state).await {
+            Ok(w) => w.call("load_dataset", args, Some(sink), None).await,
+            Err(e) => return fail(e),
+        };
+        let profile = match called {
+            Ok(p) => p,
+            Err(err) => {
+                let _ = std::fs::remove_file(&ipc_path);
+                let e = self.worker_failure(state, err).await;
+                return fail(e);
+            }
+        };
+        let mut text = profile["text"].as_str().unwrap_or("").to_string();
+        if encoding == "latin-1" {
+            text.push_str("\n(The file is not UTF-8; it was read as Latin-1.)");
+        }
+        sink.send(Output::DisplayData {
+            data: json!({"text/html": profile["html"], "text/plain": text}),
+            metadata: json!({"llm_analytics": {"role": "profile", "dataset": name}}),
+            display_id: None,
+        });
+        state.datasets.retain(|d| d.name != name);
+        state.datasets.push(Dataset { name, source: expanded, ipc_path, profile });
+        ExecuteOutcome::ok()
+    }
+
+    fn magic(&self, state: &mut State, name: &str, sink: &OutputSink) -> ExecuteOutcome {
+        match name {
+            "%help" | "%magics" => {
+                let mut text = String::from("Ask a question about your data in plain English, or use a magic:\n");
+                for (_, help) in magics::MAGICS {
+                    text.push_str(&format!("  {help}\n"));
+                }
+                sink.send(Output::DisplayData { data: json!({"text/plain": text}), metadata: json!({}), display_id: None });
+                ExecuteOutcome::ok()
+            }
+            "%datasets" => {
+                let text = if state.datasets.is_empty() {
+                    "No datasets loaded. Use %load PATH.".to_string()
+                } else {
+                    state.datasets.iter().enumerate().map(|(i, d)| {
+                        let current = if i + 1 == state.datasets.len() { " (df)" } else { "" };
+                        format!("{}{current}: {} rows × {} columns from {}", d.name, d.profile["rows"],
+                            d.profile["columns"].as_array().map_or(0, Vec::len), d.source.display())
+                    }).collect::<Vec<_>>().join("\n")
+                };
+                sink.send(Output::DisplayData { data: json!({"text/plain": text}), metadata: json!({}), display_id: None });
+                ExecuteOutcome::ok()
+            }
+            "%code" => match &state.last_code {
+                Some(code) => {
+                    let mut out = ExecuteOutcome::ok();
+                    out.payload.push(json!({"source": "set_next_input", "text": format!("%%python\n{code}"), "replace": false}));
+                    sink.send(Output::DisplayData { data: json!({"text/plain": "The last generated code was put in a new %%python cell below."}), metadata: json!({}), display_id: None });
+                    out
+                }
+                None => {
+                    let e = ErrorInfo::new("UsageError", "No code has been generated yet: ask a question first.");
+                    sink.error(e.clone());
+                    ExecuteOutcome::error(e)
+                }
+            },
+            other => {
+                let known: Vec<&str> = magics::MAGICS.iter().map(|(n, _)| *n).collect();
+                let e = ErrorInfo::new("UsageError", format!("Unknown magic {other}. Available: {}. Anything else is asked as a question.", known.join(", ")));
+                sink.error(e.clone());
+                ExecuteOutcome::error(e)
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Backend for Engine {
+    fn kernel_info(&self) -> Value {
+        json!({
+            "implementation": "llm-analytics",
+            "implementation_version": env!("CARGO_PKG_VERSION"),
+            "language_info": {
+                "name": "llm-analytics",
+                "version": env!("CARGO_PKG_VERSION"),
+                "mimetype": "text/x-python",
+                "file_extension": ".py",
+                "pygments_lexer": "python3",
+                "codemirror_mode": {"name": "python", "version": 3},
+                "nbconvert_exporter": "python",
+            },
+            "banner": "LLM Analytics: ask questions about your CSV data in plain English.\n%load PATH loads a CSV; %%python runs Python; %help lists the magics.",
+            "help_links": [
+                {"text": "LLM Analytics kernel", "url": "https://github.com/llm-analytics/llm-analytics-kernel#readme"},
+                {"text": "pandas", "url": "https://pandas.pydata.org/docs/"},
+            ],
+        })
+    }
+
+    async fn execute(&self, req: ExecuteRequest, sink: OutputSink) -> ExecuteOutcome {
+        let mut state = self.state.lock().await;
+        if !state.settings_warned && !self.settings.warnings.is_empty() {
+            state.settings_warned = true;
+            sink.stream("stderr", self.settings.warnings.join("\n") + "\n");
+        }
+        match magics::parse(&req.code) {
+            Cell::Empty => ExecuteOutcome::ok(),
+            Cell::Python(code) => self.run_python(&mut state, &code, req.execution_count, &sink).await,
+            Cell::Load { path, name } => self.load(&mut state, &path, name, &sink).await,
+            Cell::Magic { name, .. } => self.magic(&mut state, &name, &sink),
+            Cell::Question(q) => question::ask(self, &mut state, &q, req.execution_count, &sink).await,
+        }
+    }
+
+    async fn complete(&self, code: &str, cursor_pos: usize) -> Completion {
+        // Magic names at the start of a cell.
+        let before: String = code.chars().take(cursor_pos).collect();
+        if before.starts_with('%') && !before.contains(char::is_whitespace) {
+            return Completion {
+                matches: magics::MAGICS.iter().map(|(n, _)| n.to_string()).filter(|n| n.starts_with(&before)).collect(),
+                cursor_start: 0,
+                cursor_end: cursor_pos,
+            };
+        }
+        let (offset, python) = python_part(code);
+        let Some(py_pos) = cursor_pos.checked_sub(offset) else { return Completion { cursor_start: cursor_pos, cursor_end: cursor_pos, ..Default::default() } };
+        let mut state = self.state.lock().await;
+        let reply = match self.worker(&mut state).await {
+            Ok(w) => w.call("complete", json!({"code": python, "cursor_pos": py_pos}), None, None).await.ok(),
+            Err(_) => None,
+        };
+        let reply = reply.unwrap_or(Value::Null);
+        Completion {
+            matches: reply["matches"].as_array().map(|a| a.iter().filter_map(|m| m.as_str().map(String::from)).collect()).unwrap_or_default(),
+            cursor_start: reply["cursor_start"].as_u64().map_or(cursor_pos, |p| p as usize + offset),
+            cursor_end: reply["cursor_end"].as_u64().map_or(cursor_pos, |p| p as usize + offset),
+        }
+    }
+
+    async fn inspect(&self, code: &str, cursor_pos: usize, detail_level: u8) -> Inspection {
+        let word: String = code.chars().take(cursor_pos).collect::<String>().split_whitespace().last().unwrap_or("").to_string();
+        if let Some((name, help)) = magics::MAGICS.iter().find(|(n, _)| word.starts_with(n) || code.trim() == *n) {
+            let mut data = serde_json::Map::new();
+            data.insert("text/plain".into(), json!(format!("{name}\n{help}")));
+            return Inspection { found: true, data };
+        }
+        let (offset, python) = python_part(code);
+        let pos = cursor_pos.saturating_sub(offset);
+        let mut state = self.state.lock().await;
+        let reply = match self.worker(&mut state).await {
+            Ok(w) => w.call("inspect", json!({"code": python, "cursor_pos": pos, "detail_level": detail_level}), None, None).await.ok(),
+            Err(_) => None,
+        };
+        match reply {
+            Some(v) if v["found"] == true => Inspection { found: true, data: v["data"].as_object().cloned().unwrap_or_default() },
+            _ => Inspection::default(),
+        }
+    }
+
+    async fn is_complete(&self, code: &str) -> IsComplete {
+        match magics::parse(code) {
+            Cell::Python(body) => {
+                let mut state = self.state.lock().await;
+                let reply = match self.worker(&mut state).await {
+                    Ok(w) => w.call("is_complete", json!({"code": body}), None, None).await.ok(),
+                    Err(_) => None,
+                };
+                let reply = reply.unwrap_or(Value::Null);
+                IsComplete {
+                    status: reply["status"].as_str().unwrap_or("unknown").into(),
+                    indent: reply["indent"].as_str().unwrap_or("").into(),
+                }
+            }
+            // Questions and magics are complete as typed: Enter runs them.
+            _ => IsComplete { status: "complete".into(), indent: String::new() },
+        }
+    }
+
+    fn interrupt(&self) {
+        self.interrupt.interrupt();
+    }
+
+    async fn shutdown(&self, _restart: bool) {
+        // Do not wait for the state lock: a cell may be running. Kill by pid.
+        self.interrupt.kill_now();
+    }
+}
+
+/// For `%%python` cells: the char offset of the Python body and the body itself.
+fn python_part(code: &str) -> (usize, String) {
+    match magics::parse(code) {
+        Cell::Python(body) => {
+            let offset = code.chars().count() - body.chars().count();
+            (offset, body)
+        }
+        _ => (0, code.to_string()),
+    }
+}
+
+pub fn role_metadata(r: &str) -> Value {
+    role(r)
+}

@@ -1,0 +1,204 @@
+//! Chat-completion client for any OpenAI-compatible endpoint (`async-openai`).
+//!
+//! async-openai already retries 429 (honouring Retry-After), 5xx and connection errors with
+//! exponential backoff; we add a request timeout and turn failures into messages that name
+//! the endpoint and the status.
+
+use super::settings::{endpoint_host, Settings};
+use async_openai::config::OpenAIConfig;
+use async_openai::error::OpenAIError;
+use async_openai::types::chat::{
+    ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
+    ChatCompletionRequestUserMessage, ChatCompletionStreamOptions, CreateChatCompletionRequest,
+};
+use async_openai::Client;
+use futures::StreamExt;
+
+/// Token counts reported by the endpoint (when it reports them).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Usage {
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub text: String,
+    pub usage: Option<Usage>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct LlmError(pub String);
+
+pub struct LlmClient {
+    client: Client<OpenAIConfig>,
+    model: String,
+    endpoint: String,
+}
+
+fn messages(system: &str, user: &str) -> Vec<ChatCompletionRequestMessage> {
+    vec![
+        ChatCompletionRequestMessage::System(ChatCompletionRequestSystemMessage {
+            content: system.into(),
+            name: None,
+        }),
+        ChatCompletionRequestMessage::User(ChatCompletionRequestUserMessage {
+            content: user.into(),
+            name: None,
+        }),
+    ]
+}
+
+impl LlmClient {
+    pub fn new(settings: &Settings) -> Result<Self, LlmError> {
+        let http = reqwest::Client::builder()
+            .timeout(settings.request_timeout)
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .build()
+            .map_err(|e| LlmError(format!("could not build the HTTP client: {e}")))?;
+        // Local servers ignore the key, but the header must still be well-formed.
+        let key = settings
+            .openai_api_key
+            .clone()
+            .unwrap_or_else(|| "no-key".into());
+        let config = OpenAIConfig::new()
+            .with_api_base(settings.openai_base_url.trim_end_matches('/'))
+            .with_api_key(key);
+        Ok(Self {
+            client: Client::build(http, config),
+            model: settings.openai_model.clone(),
+            endpoint: settings.openai_base_url.clone(),
+        })
+    }
+
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    pub fn endpoint_host(&self) -> String {
+        endpoint_host(&self.endpoint)
+    }
+
+    fn request(&self, system: &str, user: &str, temperature: f32) -> CreateChatCompletionRequest {
+        CreateChatCompletionRequest {
+            model: self.model.clone(),
+            messages: messages(system, user),
+            temperature: Some(temperature),
+            ..Default::default()
+        }
+    }
+
+    /// One non-streamed completion.
+    pub async fn complete(
+        &self,
+        system: &str,
+        user: &str,
+        temperature: f32,
+    ) -> Result<Reply, LlmError> {
+        let resp = self
+            .client
+            .chat()
+            .create(self.request(system, user, temperature))
+            .await
+            .map_err(|e| self.describe(e))?;
+        let text = resp
+            .choices
+            .into_iter()
+            .next()
+            .and_then(|c| c.message.content)
+            .ok_or_else(|| {
+                LlmError(format!(
+                    "The model at {} returned no content.",
+                    self.endpoint
+                ))
+            })?;
+        let usage = resp.usage.map(|u| Usage {
+            prompt_tokens: u.prompt_tokens,
+            completion_tokens: u.completion_tokens,
+        });
+        Ok(Reply { text, usage })
+    }
+
+    /// A streamed completion; `on_delta` sees the text so far each time a chunk arrives.
+    pub async fn stream(
+        &self,
+        system: &str,
+        user: &str,
+        temperature: f32,
+        mut on_delta: impl FnMut(&str),
+    ) -> Result<Reply, LlmError> {
+        let mut req = self.request(system, user, temperature);
+        req.stream = Some(true);
+        req.stream_options = Some(ChatCompletionStreamOptions {
+            include_usage: Some(true),
+            ..Default::default()
+        });
+        let mut stream = self
+            .client
+            .chat()
+            .create_stream(req)
+            .await
+            .map_err(|e| self.describe(e))?;
+        let mut text = String::new();
+        let mut usage = None;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| self.describe(e))?;
+            if let Some(u) = chunk.usage {
+                usage = Some(Usage {
+                    prompt_tokens: u.prompt_tokens,
+                    completion_tokens: u.completion_tokens,
+                });
+            }
+            for choice in chunk.choices {
+                if let Some(delta) = choice.delta.content {
+                    text.push_str(&delta);
+                    on_delta(&text);
+                }
+            }
+        }
+        if text.trim().is_empty() {
+            return Err(LlmError(format!(
+                "The model at {} streamed no text.",
+                self.endpoint
+            )));
+        }
+        Ok(Reply { text, usage })
+    }
+
+    /// Turn a client error into a sentence that names the endpoint and the status.
+    fn describe(&self, e: OpenAIError) -> LlmError {
+        let at = &self.endpoint;
+        LlmError(match e {
+            OpenAIError::ApiError(api) => {
+                let status = api.status_code;
+                let hint = match status.as_u16() {
+                    401 | 403 => " Check OPENAI_API_KEY.",
+                    404 => " Check OPENAI_MODEL and OPENAI_BASE_URL.",
+                    429 => " The endpoint is rate-limiting; retried with backoff, try again shortly.",
+                    s if s >= 500 => " The model service is failing; retried 3 times.",
+                    _ => "",
+                };
+                format!(
+                    "The model endpoint {at} answered HTTP {status}: {}.{hint}",
+                    api.api_error.message
+                )
+            }
+            OpenAIError::Reqwest(re) if re.is_timeout() => {
+                format!("The model endpoint {at} did not answer in time (OPENAI_REQUEST_TIMEOUT).")
+            }
+            OpenAIError::Reqwest(re) if re.is_connect() => {
+                format!("Could not connect to the model endpoint {at}: {re}. Is OPENAI_BASE_URL right and the server running?")
+            }
+            OpenAIError::Reqwest(re) => match re.status() {
+                Some(s) => format!("The model endpoint {at} answered HTTP {s}: {re}"),
+                None => format!("The request to the model endpoint {at} failed: {re}"),
+            },
+            OpenAIError::JSONDeserialize(err, body) => {
+                let snippet: String = body.chars().take(200).collect();
+                format!("The model endpoint {at} sent a reply that is not valid OpenAI JSON ({err}): {snippet}")
+            }
+            other => format!("The model endpoint {at} failed: {other}"),
+        })
+    }
+}

@@ -1,0 +1,171 @@
+//! What kind of cell this is: `%%python`, `%load`, another magic, or a question.
+
+/// A parsed cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Empty,
+    Python(String),
+    Load { path: String, name: Option<String> },
+    Magic { name: String, args: String },
+    Question(String),
+}
+
+/// Magics the kernel knows, with one-line help (for completion, inspection and errors).
+pub const MAGICS: &[(&str, &str)] = &[
+    ("%load", "%load PATH [as NAME]: load a CSV/TSV file as `df` (and NAME)"),
+    ("%%python", "%%python: run the rest of the cell as Python in the analysis namespace"),
+    ("%code", "%code: put the last generated code into a new %%python cell below"),
+    ("%datasets", "%datasets: list the loaded datasets"),
+    ("%help", "%help: show the magics and how questions work"),
+];
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c == '_' || c.is_alphabetic())
+        && chars.all(|c| c == '_' || c.is_alphanumeric())
+}
+
+fn unquote(s: &str) -> &str {
+    let s = s.trim();
+    for q in ['"', '\''] {
+        if s.len() >= 2 && s.starts_with(q) && s.ends_with(q) {
+            return &s[1..s.len() - 1];
+        }
+    }
+    s
+}
+
+/// `PATH [as NAME]`: the path is the rest of the line (spaces, `=`, `+` allowed).
+fn parse_load(rest: &str) -> Cell {
+    let rest = rest.trim();
+    if let Some(idx) = rest.rfind(" as ") {
+        let (path, name) = (&rest[..idx], rest[idx + 4..].trim());
+        if is_identifier(name) && !path.trim().is_empty() {
+            return Cell::Load {
+                path: unquote(path).to_string(),
+                name: Some(name.to_string()),
+            };
+        }
+    }
+    Cell::Load {
+        path: unquote(rest).to_string(),
+        name: None,
+    }
+}
+
+pub fn parse(code: &str) -> Cell {
+    let trimmed = code.trim();
+    if trimmed.is_empty() {
+        return Cell::Empty;
+    }
+    let (first, rest) = match trimmed.split_once('\n') {
+        Some((f, r)) => (f.trim(), r),
+        None => (trimmed, ""),
+    };
+    if first == "%%python" || first.starts_with("%%python ") {
+        // Keep the user's indentation: take the original text after the magic line.
+        let body = code.trim_start().split_once('\n').map_or("", |(_, b)| b);
+        return Cell::Python(body.to_string());
+    }
+    if let Some(args) = first.strip_prefix("%load") {
+        if args.is_empty() || args.starts_with(char::is_whitespace) {
+            return parse_load(args);
+        }
+    }
+    if first.starts_with('%') && rest.trim().is_empty() {
+        let (name, args) = first.split_once(char::is_whitespace).unwrap_or((first, ""));
+        return Cell::Magic {
+            name: name.to_string(),
+            args: args.trim().to_string(),
+        };
+    }
+    Cell::Question(trimmed.to_string())
+}
+
+/// A dataset name from a file name: `sales 2024.csv` -> `sales_2024`.
+pub fn dataset_name(path: &str) -> String {
+    let stem = std::path::Path::new(path)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut name: String = stem
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { '_' })
+        .collect();
+    name = name.trim_matches('_').to_string();
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+        name = format!("data_{name}");
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_cells_keep_indentation() {
+        assert_eq!(
+            parse("%%python\nfor i in x:\n    print(i)"),
+            Cell::Python("for i in x:\n    print(i)".into())
+        );
+        assert_eq!(parse("%%python"), Cell::Python(String::new()));
+    }
+
+    #[test]
+    fn load_paths_with_spaces_and_names() {
+        assert_eq!(
+            parse("%load data/DES=+2006261.csv"),
+            Cell::Load {
+                path: "data/DES=+2006261.csv".into(),
+                name: None
+            }
+        );
+        assert_eq!(
+            parse("%load beauty and the labor market.csv as beauty"),
+            Cell::Load {
+                path: "beauty and the labor market.csv".into(),
+                name: Some("beauty".into())
+            }
+        );
+        assert_eq!(
+            parse("%load \"my file.csv\""),
+            Cell::Load {
+                path: "my file.csv".into(),
+                name: None
+            }
+        );
+        assert_eq!(
+            parse("%load"),
+            Cell::Load {
+                path: "".into(),
+                name: None
+            }
+        );
+    }
+
+    #[test]
+    fn questions_and_magics() {
+        assert_eq!(
+            parse("  What is the total revenue?  "),
+            Cell::Question("What is the total revenue?".into())
+        );
+        assert_eq!(
+            parse("%code"),
+            Cell::Magic {
+                name: "%code".into(),
+                args: "".into()
+            }
+        );
+        assert_eq!(parse("   \n "), Cell::Empty);
+        // A percent sign inside a question is still a question.
+        assert!(matches!(parse("What % of rows are null?"), Cell::Question(_)));
+    }
+
+    #[test]
+    fn names_from_paths() {
+        assert_eq!(dataset_name("/x/sales 2024.csv"), "sales_2024");
+        assert_eq!(dataset_name("0020200722.csv"), "data_0020200722");
+        assert_eq!(dataset_name("DES=+2006261.csv"), "DES___2006261");
+    }
+}

@@ -1,0 +1,9 @@
+//! The analysis layer: questions, data loading, the Python worker. Knows nothing of ZMQ.
+
+pub mod engine;
+pub mod llm;
+pub mod magics;
+pub mod prompt;
+pub mod question;
+pub mod settings;
+pub mod worker_client;

@@ -1,0 +1,316 @@
+//! Prompts, following the design document's wording, kept compact and bounded.
+//!
+//! The model sees structure (columns, dtypes, a few sample rows, null counts) and the last
+//! few exchanges, never the data itself. Wide tables are summarised so the prompt stays
+//! within a fixed budget whatever the column count, and it never depends on the row count.
+
+use serde_json::Value;
+
+/// Columns listed one per line with their dtype; beyond this they are grouped by dtype.
+const MAX_LISTED_COLUMNS: usize = 60;
+/// Character budget for the grouped list of the remaining column names.
+const MAX_GROUPED_CHARS: usize = 3_000;
+/// Each sample line is cut to this width; wide frames get a column subset anyway.
+const MAX_SAMPLE_LINE: usize = 220;
+const MAX_NULL_LINES: usize = 40;
+
+pub const CODE_SYSTEM: &str = "You are a data analyst. Generate only executable Python code.";
+pub const RETRY_SYSTEM: &str = "You are a data analyst. Generate only valid, executable Python code that assigns result to 'result' variable.";
+pub const INTERPRET_SYSTEM: &str =
+    "You are a data analyst explaining results to a business user. Be concise and clear.";
+
+/// One earlier exchange, as the prompt needs it.
+#[derive(Debug, Clone)]
+pub struct ContextItem {
+    pub question: String,
+    pub code: String,
+    pub result_summary: String,
+}
+
+fn str_list(v: &Value, key: &str) -> Vec<String> {
+    v.get(key)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .map(|x| x.as_str().map(String::from).unwrap_or_else(|| x.to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn cut(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max).collect();
+    out.push('…');
+    out
+}
+
+/// Comma-joined names within a character budget, saying how many were left out.
+fn joined_within(names: &[String], budget: usize) -> String {
+    let mut out = String::new();
+    for (i, n) in names.iter().enumerate() {
+        if out.len() + n.len() + 2 > budget {
+            return format!("{out}, ... ({} more)", names.len() - i);
+        }
+        if !out.is_empty() {
+            out.push_str(", ");
+        }
+        out.push_str(n);
+    }
+    out
+}
+
+fn column_info(profile: &Value, columns: &[String]) -> String {
+    let dtype = |c: &str| {
+        profile
+            .pointer(&format!("/dtypes/{}", c.replace('~', "~0").replace('/', "~1")))
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string()
+    };
+    let mut lines: Vec<String> = columns
+        .iter()
+        .take(MAX_LISTED_COLUMNS)
+        .map(|c| format!("- {c}: {}", dtype(c)))
+        .collect();
+    if columns.len() > MAX_LISTED_COLUMNS {
+        let rest = &columns[MAX_LISTED_COLUMNS..];
+        let mut by_type: Vec<(String, Vec<String>)> = vec![];
+        for c in rest {
+            let t = dtype(c);
+            match by_type.iter_mut().find(|(k, _)| *k == t) {
+                Some((_, v)) => v.push(c.clone()),
+                None => by_type.push((t, vec![c.clone()])),
+            }
+        }
+        lines.push(format!("... and {} more columns:", rest.len()));
+        let budget = MAX_GROUPED_CHARS / by_type.len().max(1);
+        for (t, names) in by_type {
+            lines.push(format!(
+                "  {t} ({}): {}",
+                names.len(),
+                joined_within(&names, budget)
+            ));
+        }
+    }
+    lines.join("\n")
+}
+
+fn null_info(profile: &Value, columns: &[String]) -> String {
+    let counts = profile.get("null_counts");
+    let with_nulls: Vec<String> = columns
+        .iter()
+        .filter_map(|c| {
+            let n = counts?.get(c)?.as_u64()?;
+            (n > 0).then(|| format!("- {c}: {n} null values"))
+        })
+        .collect();
+    if with_nulls.is_empty() {
+        return "No null values".into();
+    }
+    let total = with_nulls.len();
+    let mut lines: Vec<String> = with_nulls.into_iter().take(MAX_NULL_LINES).collect();
+    if total > MAX_NULL_LINES {
+        lines.push(format!(
+            "... and {} more columns with nulls",
+            total - MAX_NULL_LINES
+        ));
+    }
+    lines.join("\n")
+}
+
+fn sample_info(profile: &Value) -> String {
+    let text = profile
+        .get("sample_text")
+        .and_then(Value::as_str)
+        .unwrap_or("No data available");
+    text.lines()
+        .map(|l| cut(l, MAX_SAMPLE_LINE))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The structure block for one dataset.
+pub fn describe_dataset(profile: &Value, intro: &str) -> String {
+    let columns = str_list(profile, "columns");
+    let rows = profile.get("rows").and_then(Value::as_u64).unwrap_or(0);
+    let sample_rows = profile
+        .get("sample_records")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    let numeric = joined_within(&str_list(profile, "numeric_columns"), 1_000);
+    let categorical = joined_within(&str_list(profile, "categorical_columns"), 1_000);
+    format!(
+        "{intro}\n\nShape: {rows} rows × {} columns\n\nColumns and types:\n{}\n\nNumeric columns: {numeric}\nCategorical columns: {categorical}\n\nFirst {sample_rows} rows of data:\n{}\n\nNull value counts per column:\n{}\n",
+        columns.len(),
+        column_info(profile, &columns),
+        sample_info(profile),
+        null_info(profile, &columns),
+    )
+}
+
+/// The design document's context block.
+pub fn format_context(context: &[ContextItem]) -> String {
+    if context.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("Previous conversation context:\n");
+    for (i, c) in context.iter().enumerate() {
+        s.push_str(&format!("\n{}. Question: {}\n", i + 1, c.question));
+        if c.code.chars().count() > 200 {
+            s.push_str(&format!(
+                "   Generated code snippet: {}...\n",
+                cut(&c.code, 200).trim_end_matches('…')
+            ));
+        } else {
+            s.push_str(&format!("   Generated code: {}\n", c.code));
+        }
+        s.push_str(&format!("   Result: {}\n", c.result_summary));
+    }
+    s.push_str("\nConsider this context when generating new code.\n");
+    s
+}
+
+/// The code-generation prompt. `datasets` are (name, profile), the current one last.
+pub fn code_prompt(datasets: &[(String, Value)], question: &str, context: &[ContextItem]) -> String {
+    let mut prompt = String::from("You are a data analyst writing Python code to analyze data.\n\n");
+    let (current_name, _) = datasets.last().expect("a dataset is loaded");
+    for (name, profile) in datasets {
+        let intro = if name == current_name {
+            if datasets.len() == 1 {
+                format!("You have a pandas DataFrame called 'df' (also available as '{name}') with the following structure:")
+            } else {
+                format!("The current pandas DataFrame 'df' (also '{name}') has the following structure:")
+            }
+        } else {
+            format!("Another pandas DataFrame called '{name}' has the following structure:")
+        };
+        prompt.push_str(&describe_dataset(profile, &intro));
+        prompt.push('\n');
+    }
+    let ctx = format_context(context);
+    if !ctx.is_empty() {
+        prompt.push('\n');
+        prompt.push_str(&ctx);
+    }
+    prompt.push_str(&format!(
+        "
+Current question: {question}
+
+Generate Python code that:
+1. Uses the existing 'df' DataFrame (already loaded)
+2. Answers the user's question
+3. MUST store the final answer in a variable called 'result'
+4. Uses pandas operations efficiently
+5. Handles potential errors gracefully (check for column existence, handle NaN values)
+6. Considers the context from previous questions if relevant
+
+Important:
+- The code MUST assign the final answer to a variable named 'result'
+- Handle edge cases like missing columns or null values
+- Use vectorized pandas operations when possible
+- Do not use any imports (pandas is already imported as pd, numpy as np, matplotlib.pyplot as plt)
+- For a chart, draw it with plt (or seaborn) and assign the figure to result, e.g. result = plt.gcf()
+- Do not read or write files, and do not use eval, exec or DataFrame.query
+
+Return ONLY executable Python code, no explanations or markdown.
+"
+    ));
+    prompt
+}
+
+/// The design document's retry prompt after a validation failure.
+pub fn retry_prompt(code_prompt: &str, validation_message: &str) -> String {
+    format!("{code_prompt}\n\nPrevious attempt failed validation: {validation_message}\nPlease generate corrected code.")
+}
+
+/// One self-repair round after the code raised.
+pub fn repair_prompt(code_prompt: &str, code: &str, error: &str) -> String {
+    format!("{code_prompt}\n\nThe previous code failed when it ran:\n```python\n{code}\n```\n\nError: {error}\n\nPlease generate corrected code that avoids this error. Return ONLY executable Python code.")
+}
+
+/// The design document's interpretation prompt.
+pub fn interpretation_prompt(question: &str, code: &str, result_description: &str) -> String {
+    format!(
+        "
+The user asked: {question}
+
+You generated and ran this code:
+```python
+{code}
+```
+
+The result was:
+{result_description}
+
+Provide a clear, concise interpretation of these results in 2-3 sentences.
+Focus on answering the user's original question directly.
+If the result was truncated, mention that only a sample is shown.
+Use business-friendly language and avoid technical jargon.
+"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn profile(ncols: usize, rows: u64) -> Value {
+        let cols: Vec<String> = (0..ncols).map(|i| format!("column_{i}")).collect();
+        let dtypes: serde_json::Map<String, Value> = cols
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.clone(), json!(if i % 2 == 0 { "int64" } else { "str" })))
+            .collect();
+        let nulls: serde_json::Map<String, Value> =
+            cols.iter().map(|c| (c.clone(), json!(1))).collect();
+        json!({"rows": rows, "columns": cols, "dtypes": dtypes, "null_counts": nulls,
+               "numeric_columns": cols, "categorical_columns": [],
+               "sample_records": [{}, {}], "sample_text": "a  b\n0  1\n1  2"})
+    }
+
+    #[test]
+    fn small_table_lists_everything() {
+        let p = code_prompt(
+            &[("sales".into(), profile(4, 1000))],
+            "total?",
+            &[],
+        );
+        assert!(p.contains("- column_3: str"));
+        assert!(p.contains("Shape: 1000 rows × 4 columns"));
+        assert!(p.contains("Current question: total?"));
+        assert!(p.contains("MUST store the final answer"));
+        assert!(!p.contains("Previous conversation context"));
+    }
+
+    #[test]
+    fn prompt_is_bounded_for_wide_tables_and_independent_of_rows() {
+        let wide = code_prompt(&[("w".into(), profile(2000, 1000))], "q", &[]);
+        let wide_many_rows = code_prompt(&[("w".into(), profile(2000, 1_000_000))], "q", &[]);
+        // ~4 characters per token: 3 000 tokens is ~12 000 characters.
+        assert!(wide.len() < 12_000, "prompt has {} chars", wide.len());
+        assert_eq!(wide.len() + 2, wide_many_rows.len()); // only the row count's digits differ
+        assert!(wide.contains("more columns"));
+    }
+
+    #[test]
+    fn context_follows_the_design_document() {
+        let ctx = vec![ContextItem {
+            question: "What's the total revenue by category?".into(),
+            code: "result = df.groupby('category')['revenue'].sum()".into(),
+            result_summary: "Series with 3 values".into(),
+        }];
+        let s = format_context(&ctx);
+        assert!(s.starts_with("Previous conversation context:\n"));
+        assert!(s.contains("1. Question: What's the total revenue by category?"));
+        assert!(s.contains("   Result: Series with 3 values"));
+        let long = vec![ContextItem {
+            code: "x".repeat(500),
+            ..ctx[0].clone()
+        }];
+        assert!(format_context(&long).contains("Generated code snippet:"));
+    }
+}

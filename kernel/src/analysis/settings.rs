@@ -1,0 +1,197 @@
+//! Settings, named as in the design document, from the environment or a `.env` file.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub openai_api_key: Option<String>,
+    pub openai_model: String,
+    pub openai_base_url: String,
+    pub code_temperature: f32,
+    pub interpretation_temperature: f32,
+    pub request_timeout: Duration,
+    pub max_execution_timeout: Duration,
+    pub max_dataframe_size: u64,
+    pub max_output_size: usize,
+    pub max_upload_size: u64,
+    pub default_sample_rows: usize,
+    pub max_sample_rows: usize,
+    pub max_conversation_history: usize,
+    pub context_lookback: usize,
+    pub mongodb_url: Option<String>,
+    pub database_name: String,
+    /// Where the embedded history store and input history live.
+    pub data_dir: PathBuf,
+    /// Problems found while reading settings, shown once to the user.
+    pub warnings: Vec<String>,
+}
+
+pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+
+/// Reads settings through a lookup function so tests need not touch the process env.
+struct Reader<'a> {
+    get: &'a dyn Fn(&str) -> Option<String>,
+    warnings: Vec<String>,
+}
+
+impl Reader<'_> {
+    fn string(&self, key: &str) -> Option<String> {
+        (self.get)(key)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn parse<T: FromStr + std::fmt::Display + Copy>(&mut self, key: &str, default: T) -> T {
+        match self.string(key) {
+            None => default,
+            Some(raw) => match raw.parse::<T>() {
+                Ok(v) => v,
+                Err(_) => {
+                    self.warnings.push(format!(
+                        "Setting {key}={raw:?} is not a valid number; using the default {default}."
+                    ));
+                    default
+                }
+            },
+        }
+    }
+}
+
+fn default_data_dir(get: &dyn Fn(&str) -> Option<String>) -> PathBuf {
+    if let Some(xdg) = get("XDG_DATA_HOME").filter(|s| !s.is_empty()) {
+        return PathBuf::from(xdg).join("llm-analytics");
+    }
+    let home = get("HOME").unwrap_or_else(|| ".".into());
+    PathBuf::from(home).join(".local/share/llm-analytics")
+}
+
+impl Settings {
+    /// Load `.env` from the working directory (without overriding the environment), then read.
+    pub fn from_env() -> Self {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(&|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Self {
+        let mut r = Reader {
+            get,
+            warnings: vec![],
+        };
+        let data_dir = r
+            .string("LLM_ANALYTICS_DATA_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| default_data_dir(get));
+        let s = Settings {
+            openai_api_key: r.string("OPENAI_API_KEY"),
+            openai_model: r
+                .string("OPENAI_MODEL")
+                .unwrap_or_else(|| "gpt-4o-mini".into()),
+            openai_base_url: r
+                .string("OPENAI_BASE_URL")
+                .unwrap_or_else(|| DEFAULT_BASE_URL.into()),
+            code_temperature: r.parse("OPENAI_CODE_GENERATION_TEMPERATURE", 0.1),
+            interpretation_temperature: r.parse("OPENAI_INTERPRETATION_TEMPERATURE", 0.3),
+            request_timeout: Duration::from_secs_f64(r.parse("OPENAI_REQUEST_TIMEOUT", 60.0)),
+            max_execution_timeout: Duration::from_secs_f64(r.parse("MAX_EXECUTION_TIMEOUT", 5.0)),
+            max_dataframe_size: r.parse("MAX_DATAFRAME_SIZE", 100_000_000),
+            max_output_size: r.parse("MAX_OUTPUT_SIZE", 10_000),
+            max_upload_size: r.parse("MAX_UPLOAD_SIZE", 104_857_600),
+            default_sample_rows: r.parse("DEFAULT_SAMPLE_ROWS", 5),
+            max_sample_rows: r.parse("MAX_SAMPLE_ROWS", 10),
+            max_conversation_history: r.parse("MAX_CONVERSATION_HISTORY", 10),
+            context_lookback: r.parse("CONTEXT_LOOKBACK", 3),
+            mongodb_url: r.string("MONGODB_URL"),
+            database_name: r
+                .string("DATABASE_NAME")
+                .unwrap_or_else(|| "llm_analytics".into()),
+            data_dir,
+            warnings: vec![],
+        };
+        Settings {
+            warnings: r.warnings,
+            ..s
+        }
+    }
+
+    /// Local servers (Ollama, llama.cpp, vLLM on localhost) usually need no key.
+    pub fn endpoint_is_local(&self) -> bool {
+        let host = endpoint_host(&self.openai_base_url);
+        host == "localhost" || host.starts_with("127.") || host == "[::1]" || host == "::1"
+    }
+
+    /// The values the Python worker needs for result formatting.
+    pub fn worker_config(&self) -> serde_json::Value {
+        serde_json::json!({
+            "MAX_OUTPUT_SIZE": self.max_output_size,
+            "MAX_SAMPLE_ROWS": self.max_sample_rows,
+            "DEFAULT_SAMPLE_ROWS": self.default_sample_rows,
+        })
+    }
+}
+
+/// Host part of a URL, for messages and the local-endpoint check.
+pub fn endpoint_host(url: &str) -> String {
+    let rest = url.split("://").nth(1).unwrap_or(url);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let host_port = authority.rsplit('@').next().unwrap_or(authority);
+    if host_port.starts_with('[') {
+        return host_port
+            .split(']')
+            .next()
+            .map(|h| format!("{h}]"))
+            .unwrap_or_default();
+    }
+    host_port.split(':').next().unwrap_or("").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(pairs: &[(&str, &str)]) -> Settings {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(&move |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_follow_the_design_document() {
+        let s = settings(&[("HOME", "/home/u")]);
+        assert_eq!(s.openai_model, "gpt-4o-mini");
+        assert_eq!(s.max_execution_timeout, Duration::from_secs(5));
+        assert_eq!(s.max_output_size, 10_000);
+        assert_eq!(s.max_upload_size, 104_857_600);
+        assert_eq!(s.context_lookback, 3);
+        assert_eq!(s.database_name, "llm_analytics");
+        assert!(s.mongodb_url.is_none());
+        assert_eq!(s.data_dir, PathBuf::from("/home/u/.local/share/llm-analytics"));
+        assert!(!s.endpoint_is_local());
+    }
+
+    #[test]
+    fn bad_numbers_warn_and_fall_back() {
+        let s = settings(&[("MAX_EXECUTION_TIMEOUT", "soon"), ("MAX_SAMPLE_ROWS", "20")]);
+        assert_eq!(s.max_execution_timeout, Duration::from_secs(5));
+        assert_eq!(s.max_sample_rows, 20);
+        assert_eq!(s.warnings.len(), 1);
+        assert!(s.warnings[0].contains("MAX_EXECUTION_TIMEOUT"));
+    }
+
+    #[test]
+    fn local_endpoints() {
+        for url in [
+            "http://localhost:11434/v1",
+            "http://127.0.0.1:8000/v1",
+            "http://[::1]:8080/v1",
+        ] {
+            let s = settings(&[("OPENAI_BASE_URL", url)]);
+            assert!(s.endpoint_is_local(), "{url}");
+        }
+        assert_eq!(endpoint_host("https://api.openai.com/v1"), "api.openai.com");
+    }
+}

@@ -1,0 +1,60 @@
+"""Glue between the Rust worker loop and llm_runtime: JSON lines in, JSON lines out."""
+import json
+import signal
+import traceback
+
+import _llm_channel
+
+_runtime = None
+
+
+def _finite(obj):
+    """Replace NaN/inf (not valid JSON) with None, recursively."""
+    if isinstance(obj, float):
+        return obj if obj == obj and obj not in (float("inf"), float("-inf")) else None
+    if isinstance(obj, dict):
+        return {str(k): _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def _dumps(obj):
+    try:
+        return json.dumps(obj, default=str, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(obj), default=str, allow_nan=False)
+
+
+def _emit(kind, payload):
+    _llm_channel.send(_dumps({"event": kind, **payload}))
+
+
+def start():
+    global _runtime
+    # pyo3 starts Python with signal handling off; we want SIGINT -> KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    import llm_runtime
+
+    llm_runtime.init(_emit)
+    _runtime = llm_runtime
+    import sys
+
+    _emit("ready", {"python": sys.version.split()[0]})
+
+
+def dispatch(line):
+    """Run one request; always return exactly one reply line."""
+    req_id = None
+    try:
+        req = json.loads(line)
+        req_id = req.get("id")
+        fn = getattr(_runtime, req["op"])
+        value = fn(**(req.get("args") or {}))
+        return _dumps({"event": "reply", "id": req_id, "ok": True, "value": value})
+    except KeyboardInterrupt:
+        return json.dumps({"event": "reply", "id": req_id, "ok": False,
+                           "error": "KeyboardInterrupt", "interrupted": True})
+    except BaseException:  # noqa: BLE001 - a worker bug must become a reply, not a dead worker
+        return json.dumps({"event": "reply", "id": req_id, "ok": False,
+                           "error": traceback.format_exc()})

@@ -1,0 +1,145 @@
+//! Worker mode: the same binary, started by the kernel, embedding CPython through pyo3.
+//!
+//! Protocol (JSON lines): the kernel writes `{"id", "op", "args"}` requests on our stdin; we
+//! write events (`{"event": "stream", ...}`) and one `{"event": "reply", "id", ...}` per request
+//! on the original stdout. Python's own fd 1 is pointed at stderr so stray C-level prints can
+//! never corrupt the protocol stream. Python code runs on this main thread, so SIGINT from the
+//! kernel raises KeyboardInterrupt in `time.sleep` and tight loops alike.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyCFunction, PyDict, PyModule, PyTuple};
+use std::ffi::CString;
+use std::io::{BufRead, Write};
+use std::os::fd::FromRawFd;
+use std::sync::Mutex;
+
+const RUNTIME_PY: &str = include_str!("runtime.py");
+const ARROW_BRIDGE_PY: &str = include_str!("arrow_bridge.py");
+const BOOTSTRAP_PY: &str = include_str!("bootstrap.py");
+
+/// site-packages of the environment this binary was built against (see build.rs).
+const BUILD_SITE_PACKAGES: Option<&str> = option_env!("LLM_ANALYTICS_SITE_PACKAGES");
+
+static PROTOCOL_OUT: Mutex<Option<std::fs::File>> = Mutex::new(None);
+
+fn send_line(line: &str) {
+    if let Some(out) = PROTOCOL_OUT.lock().expect("protocol lock").as_mut() {
+        // A failed write means the kernel is gone; PDEATHSIG will end us shortly.
+        let _ = out
+            .write_all(line.as_bytes())
+            .and_then(|_| out.write_all(b"\n"))
+            .and_then(|_| out.flush());
+    }
+}
+
+/// Keep the protocol on a private fd and send fd 1 to stderr.
+fn take_stdout_for_protocol() -> anyhow::Result<()> {
+    // SAFETY: plain fd juggling at start-up, before any other thread exists.
+    unsafe {
+        let fd = libc::dup(1);
+        if fd < 0 {
+            anyhow::bail!("dup(stdout) failed");
+        }
+        libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+        libc::dup2(2, 1);
+        *PROTOCOL_OUT.lock().expect("protocol lock") = Some(std::fs::File::from_raw_fd(fd));
+        // Die with the kernel rather than linger as an orphan holding the data.
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+    }
+    Ok(())
+}
+
+fn register_module(py: Python<'_>, name: &str, source: &str) -> PyResult<()> {
+    let code = CString::new(source).expect("embedded source has no NUL");
+    let file = CString::new(format!("<{name}>")).expect("no NUL");
+    let cname = CString::new(name).expect("no NUL");
+    let module = PyModule::from_code(py, &code, &file, &cname)?;
+    py.import("sys")?
+        .getattr("modules")?
+        .set_item(name, module)?;
+    Ok(())
+}
+
+fn add_site_packages(py: Python<'_>) -> PyResult<()> {
+    let configured = std::env::var("LLM_ANALYTICS_SITE_PACKAGES").ok();
+    let dirs = configured.as_deref().or(BUILD_SITE_PACKAGES).unwrap_or("");
+    let site = py.import("site")?;
+    for dir in dirs.split(':').filter(|d| !d.is_empty()) {
+        site.call_method1("addsitedir", (dir,))?;
+    }
+    Ok(())
+}
+
+fn channel_module(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
+    let m = PyModule::new(py, "_llm_channel")?;
+    let send = PyCFunction::new_closure(
+        py,
+        Some(c"send"),
+        Some(c"Send one JSON line to the kernel."),
+        |args: &Bound<'_, PyTuple>, _kw: Option<&Bound<'_, PyDict>>| -> PyResult<()> {
+            let line: String = args.get_item(0)?.extract()?;
+            send_line(&line);
+            Ok(())
+        },
+    )?;
+    m.add("send", send)?;
+    Ok(m)
+}
+
+fn request_id(line: &str) -> serde_json::Value {
+    serde_json::from_str::<serde_json::Value>(line)
+        .ok()
+        .and_then(|v| v.get("id").cloned())
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// Entry point of `llm-analytics-kernel worker`.
+pub fn run() -> anyhow::Result<()> {
+    take_stdout_for_protocol()?;
+    Python::initialize();
+    Python::attach(|py| -> anyhow::Result<()> {
+        let start = || -> PyResult<Bound<'_, PyAny>> {
+            add_site_packages(py)?;
+            py.import("sys")?
+                .getattr("modules")?
+                .set_item("_llm_channel", channel_module(py)?)?;
+            register_module(py, "arrow_bridge", ARROW_BRIDGE_PY)?;
+            register_module(py, "llm_runtime", RUNTIME_PY)?;
+            register_module(py, "llm_bootstrap", BOOTSTRAP_PY)?;
+            let boot = py.import("llm_bootstrap")?;
+            boot.call_method0("start")?;
+            boot.getattr("dispatch")
+        };
+        let dispatch = match start() {
+            Ok(d) => d,
+            Err(e) => {
+                let msg = format!("Python worker failed to start: {e}");
+                let tb = e
+                    .traceback(py)
+                    .and_then(|t| t.format().ok())
+                    .unwrap_or_default();
+                send_line(
+                    &serde_json::json!({"event": "fatal", "message": msg, "traceback": tb})
+                        .to_string(),
+                );
+                anyhow::bail!(msg);
+            }
+        };
+        let stdin = std::io::stdin();
+        for line in stdin.lock().lines() {
+            let line = line?;
+            // An interrupt that landed while we were idle must not hit the next request.
+            let _ = py.check_signals();
+            match dispatch.call1((line.as_str(),)) {
+                Ok(reply) => send_line(&reply.extract::<String>()?),
+                Err(e) => {
+                    // Only reachable if an interrupt lands outside the dispatcher's own try.
+                    let reply = serde_json::json!({"event": "reply", "id": request_id(&line),
+                        "ok": false, "error": e.to_string(), "interrupted": true});
+                    send_line(&reply.to_string());
+                }
+            }
+        }
+        Ok(())
+    })
+}
