@@ -13,8 +13,9 @@ Fixtures
 * ``kernel``: the client of that kernel.
 
 Timeouts: each test phase (setup / call / teardown) is bounded by a SIGALRM
-timer (default 180 s; ``@pytest.mark.timeout(N)`` to change it) unless the
-pytest-timeout plugin is installed, which then takes over.
+timer (default: the ``timeout`` ini option, else 180 s;
+``@pytest.mark.timeout(N)`` per test; env LLM_ANALYTICS_TEST_TIMEOUT overrides)
+unless the pytest-timeout plugin is installed, which then takes over.
 """
 from __future__ import annotations
 
@@ -40,6 +41,14 @@ from kernel_helpers import (  # noqa: E402
 DEFAULT_TIMEOUT = 180
 
 
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    # Without pytest-timeout, accept its ini option (pytest.ini sets `timeout`)
+    # and use it as the default of the SIGALRM fallback below.
+    if not pluginmanager.hasplugin("timeout"):
+        parser.addini("timeout", "per-phase test time limit in seconds (conftest fallback)",
+                      default=str(DEFAULT_TIMEOUT))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "kernel: needs the installed llm-analytics kernel")
     if not config.pluginmanager.hasplugin("timeout"):
@@ -58,7 +67,12 @@ def _timeout_for(item: pytest.Item) -> float:
         return float(marker.args[0])
     if marker and "timeout" in marker.kwargs:
         return float(marker.kwargs["timeout"])
-    return float(os.environ.get("LLM_ANALYTICS_TEST_TIMEOUT", DEFAULT_TIMEOUT))
+    if "LLM_ANALYTICS_TEST_TIMEOUT" in os.environ:
+        return float(os.environ["LLM_ANALYTICS_TEST_TIMEOUT"])
+    try:
+        return float(item.config.getini("timeout") or DEFAULT_TIMEOUT)
+    except (ValueError, KeyError):
+        return float(DEFAULT_TIMEOUT)
 
 
 def _with_alarm(item: pytest.Item, phase: str):

@@ -276,6 +276,19 @@ def test_interrupt_tight_loop(kernel_and_manager):
 
 
 @pytest.mark.timeout(60)
+def test_interrupt_while_idle_is_harmless(kernel_and_manager):
+    """An interrupt with no cell running must not kill anything nor leak into the next cell."""
+    km, kc = kernel_and_manager
+    assert execute(kc, "%%python\nidle_marker = 5")[0]["status"] == "ok"
+    km.interrupt_kernel()
+    time.sleep(1.0)
+    assert km.is_alive()
+    reply, outputs = execute(kc, "%%python\nimport time; time.sleep(0.5); print(idle_marker)")
+    assert reply["status"] == "ok", f"cell after an idle interrupt failed: {reply} {all_text(outputs)}"
+    assert stream_text(outputs) == "5\n", "worker state lost by an idle interrupt"
+
+
+@pytest.mark.timeout(60)
 def test_stdout_streams_while_cell_runs(kernel):
     """stdout is forwarded while the cell is still running, not only at its end."""
     msg_id = kernel.execute(
@@ -715,6 +728,43 @@ def test_execute_message_order(kernel):
     assert msgs[-1]["header"]["date"] >= rdate, "status idle stamped before the execute_reply"
 
 
+@pytest.mark.timeout(60)
+def test_silent_execution(kernel):
+    """silent=True: no execute_input, no execute_result, count not incremented."""
+    assert execute(kernel, "%%python\n1")[0]["execution_count"] == 1
+    msg_id = kernel.execute("%%python\n6*7", silent=True)
+    reply = get_reply(kernel, msg_id, timeout=15)
+    iopub = collect_iopub(kernel, msg_id, timeout=10)
+    types = [m["msg_type"] for m in iopub]
+    assert reply["content"]["status"] == "ok"
+    assert "execute_input" not in types, types
+    assert "execute_result" not in types, types
+    reply, _ = execute(kernel, "%%python\n2")
+    assert reply["execution_count"] == 2, "a silent cell incremented the execution count"
+
+
+@pytest.mark.timeout(60)
+def test_store_history_false(kernel):
+    execute(kernel, "%%python\n1")
+    reply, _ = execute(kernel, "%%python\nnot_in_history = 1", store_history=False)
+    assert reply["status"] == "ok"
+    reply, _ = execute(kernel, "%%python\n3")
+    assert reply["execution_count"] == 2, "store_history=False incremented the execution count"
+    msg_id = kernel.history(hist_access_type="tail", n=10, raw=True, output=False)
+    codes = [h[2] for h in get_reply(kernel, msg_id, timeout=10)["content"]["history"]]
+    assert "%%python\nnot_in_history = 1" not in codes, codes
+
+
+@pytest.mark.timeout(60)
+def test_input_without_stdin_fails_fast(kernel):
+    """input() in a cell sent with allow_stdin=False errors out instead of hanging."""
+    t0 = time.monotonic()
+    reply, outputs = execute(kernel, "%%python\nx = input('q?')", timeout=20, allow_stdin=False)
+    assert reply["status"] == "error", reply
+    assert time.monotonic() - t0 < 10
+    assert_one_plus_one(kernel)
+
+
 # ---------------------------------------------------------------------------
 # i. unknown request type
 # ---------------------------------------------------------------------------
@@ -755,6 +805,31 @@ def test_stop_on_error_aborts_queued_cells(kernel):
     reply, outputs = execute(kernel, "%%python\nprint('fourth')")
     assert reply["status"] == "ok"
     assert stream_text(outputs) == "fourth\n"
+
+
+@pytest.mark.timeout(120)
+def test_cell_sent_after_error_reply_is_not_aborted(kernel):
+    """stop_on_error aborts only what was queued *before* the failing cell's reply.
+
+    A client (e.g. "run all" in a notebook UI, or a test) that sends the next
+    cell as soon as the error reply arrives must not see it aborted. The race
+    window is small, so try many times.
+    """
+    aborted = []
+    rounds = 300
+    for i in range(rounds):
+        bad = kernel.execute("%%python\nraise ValueError('x')")
+        r = get_reply(kernel, bad, timeout=10)
+        if r["content"]["status"] != "error":  # itself aborted by a previous round's race
+            aborted.append((i, "raising cell: " + r["content"]["status"]))
+        nxt = kernel.execute(f"%%python\nprint({i})")
+        r2 = get_reply(kernel, nxt, timeout=10)
+        if r2["content"]["status"] != "ok":
+            aborted.append((i, r2["content"]["status"]))
+    assert not aborted, (
+        f"{len(aborted)} of {rounds} rounds had a wrongly aborted cell (a cell sent right "
+        f"after an error reply): {aborted[:5]}"
+    )
 
 
 @pytest.mark.timeout(60)

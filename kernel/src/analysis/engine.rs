@@ -3,16 +3,18 @@
 
 use super::magics::{self, Cell};
 use super::question;
+use super::session;
 use super::settings::Settings;
 use super::worker_client::{CallError, InterruptHandle, Worker};
 use crate::protocol::backend::{
-    Backend, Completion, ErrorInfo, ExecuteOutcome, ExecuteRequest, Inspection, IsComplete,
-    Output, OutputSink,
+    Backend, Completion, ErrorInfo, ExecuteOutcome, ExecuteRequest, Inspection, IsComplete, Output,
+    OutputSink,
 };
+use history_store::{ExchangeRecord, HistoryStore, ResilientStore, StoreConfig};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, OnceCell};
 
 /// A loaded dataset. The Arrow file is kept so a respawned worker gets the data back
 /// without parsing the CSV again.
@@ -22,23 +24,18 @@ pub struct Dataset {
     pub source: PathBuf,
     pub ipc_path: PathBuf,
     pub profile: Value,
-}
-
-/// One question and what came of it (kept for follow-up context).
-#[derive(Debug, Clone)]
-pub struct Exchange {
-    pub question: String,
-    pub code: String,
-    pub result_summary: String,
-    pub interpretation: String,
-    pub error: Option<String>,
+    /// Content hash of the source file (replay keys, session identity).
+    pub fingerprint: String,
 }
 
 pub struct State {
     pub worker: Option<Worker>,
     pub datasets: Vec<Dataset>,
-    pub exchanges: Vec<Exchange>,
+    /// This session's exchanges, oldest first (restored from the store after a restart).
+    pub exchanges: Vec<ExchangeRecord>,
     pub last_code: Option<String>,
+    /// Notebook + loaded data; None until something is loaded.
+    pub session_id: Option<String>,
     scratch: tempfile::TempDir,
     loads: u32,
     settings_warned: bool,
@@ -49,6 +46,8 @@ pub struct Engine {
     exe: PathBuf,
     pub interrupt: Arc<InterruptHandle>,
     state: Mutex<State>,
+    store: OnceCell<Arc<ResilientStore>>,
+    pub notebook: String,
 }
 
 /// Scratch space for Arrow files: tmpfs when available, so writing them costs a memcpy.
@@ -89,11 +88,66 @@ impl Engine {
                 datasets: vec![],
                 exchanges: vec![],
                 last_code: None,
+                session_id: None,
                 scratch: scratch_dir()?,
                 loads: 0,
                 settings_warned: false,
             }),
+            store: OnceCell::new(),
+            notebook: session::notebook_id(),
         })
+    }
+
+    /// The history store, opened on first use (MongoDB when configured, else SQLite). The
+    /// notebook's recorded answers, if it ships any, are imported when it opens.
+    pub async fn store(&self) -> Arc<ResilientStore> {
+        self.store
+            .get_or_init(|| async {
+                let cfg = StoreConfig {
+                    mongodb_url: self.settings.mongodb_url.clone(),
+                    database_name: self.settings.database_name.clone(),
+                    data_dir: self.settings.data_dir.clone(),
+                    op_timeout: std::time::Duration::from_secs(1),
+                };
+                let store = Arc::new(ResilientStore::open(&cfg).await);
+                self.import_answers(store.as_ref()).await;
+                store
+            })
+            .await
+            .clone()
+    }
+
+    async fn import_answers(&self, store: &ResilientStore) {
+        let Some(path) = session::answers_path(&self.notebook) else {
+            return;
+        };
+        if !path.exists() {
+            return;
+        }
+        match session::read_answers(&path) {
+            Ok(records) => {
+                let sid = format!("recorded:{}", self.notebook);
+                for r in &records {
+                    if let Err(e) = store.append(&sid, r, usize::MAX).await {
+                        tracing::warn!("could not import a recorded answer: {e}");
+                    }
+                }
+                tracing::info!(
+                    "imported {} recorded answers from {}",
+                    records.len(),
+                    path.display()
+                );
+            }
+            Err(e) => tracing::warn!("recorded answers not used: {e}"),
+        }
+    }
+
+    /// Show the store's one-time warnings (e.g. MongoDB unreachable) on this cell.
+    pub fn show_store_warnings(&self, store: &ResilientStore, sink: &OutputSink) {
+        let warnings = store.take_warnings();
+        if !warnings.is_empty() {
+            sink.stream("stderr", format!("{}\n", warnings.join("\n")));
+        }
     }
 
     /// A ready worker, configured and with every dataset restored.
@@ -108,8 +162,13 @@ impl Engine {
         let w = state.worker.as_mut().expect("worker just set");
         if !w.is_configured() {
             let setup = async {
-                w.call("configure", json!({"settings": self.settings.worker_config()}), None, None)
-                    .await?;
+                w.call(
+                    "configure",
+                    json!({"settings": self.settings.worker_config()}),
+                    None,
+                    None,
+                )
+                .await?;
                 let n = state.datasets.len();
                 for (i, d) in state.datasets.iter().enumerate() {
                     let args = json!({"name": d.name, "ipc_path": d.ipc_path,
@@ -173,7 +232,44 @@ impl Engine {
         }
     }
 
-    async fn run_python(&self, state: &mut State, code: &str, count: u32, sink: &OutputSink) -> ExecuteOutcome {
+    async fn run_python(
+        &self,
+        state: &mut State,
+        req: &ExecuteRequest,
+        code: &str,
+        sink: &OutputSink,
+    ) -> ExecuteOutcome {
+        let outcome = self.run_cell(state, code, req.execution_count, sink).await;
+        if req.user_expressions.is_empty() {
+            return outcome;
+        }
+        let exprs = Value::Object(req.user_expressions.clone());
+        let evaluated = match self.worker(state).await {
+            Ok(w) => w
+                .call(
+                    "user_expressions",
+                    json!({"expressions": exprs}),
+                    None,
+                    None,
+                )
+                .await
+                .ok(),
+            Err(_) => None,
+        };
+        let mut outcome = outcome;
+        if let Some(Value::Object(map)) = evaluated {
+            outcome.user_expressions = map;
+        }
+        outcome
+    }
+
+    async fn run_cell(
+        &self,
+        state: &mut State,
+        code: &str,
+        count: u32,
+        sink: &OutputSink,
+    ) -> ExecuteOutcome {
         let args = json!({"code": code, "execution_count": count});
         let result = match self.worker(state).await {
             Ok(w) => w.call("run_cell", args, Some(sink), None).await,
@@ -189,7 +285,11 @@ impl Engine {
                 evalue: v["evalue"].as_str().unwrap_or("").into(),
                 traceback: v["traceback"]
                     .as_array()
-                    .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_str().map(String::from))
+                            .collect()
+                    })
                     .unwrap_or_default(),
             }),
             Err(err) => {
@@ -200,22 +300,36 @@ impl Engine {
         }
     }
 
-    async fn load(&self, state: &mut State, path: &str, name: Option<String>, sink: &OutputSink) -> ExecuteOutcome {
+    async fn load(
+        &self,
+        state: &mut State,
+        path: &str,
+        name: Option<String>,
+        sink: &OutputSink,
+    ) -> ExecuteOutcome {
         let fail = |e: ErrorInfo| {
             sink.error(e.clone());
             ExecuteOutcome::error(e)
         };
         if path.is_empty() {
-            return fail(ErrorInfo::new("UsageError", "Usage: %load PATH [as NAME], e.g. %load sales.csv as sales"));
+            return fail(ErrorInfo::new(
+                "UsageError",
+                "Usage: %load PATH [as NAME], e.g. %load sales.csv as sales",
+            ));
         }
         let expanded = if let Some(rest) = path.strip_prefix("~/") {
-            std::env::var("HOME").map(|h| PathBuf::from(h).join(rest)).unwrap_or_else(|_| PathBuf::from(path))
+            std::env::var("HOME")
+                .map(|h| PathBuf::from(h).join(rest))
+                .unwrap_or_else(|_| PathBuf::from(path))
         } else {
             PathBuf::from(path)
         };
         let name = name.unwrap_or_else(|| magics::dataset_name(path));
         state.loads += 1;
-        let ipc_path = state.scratch.path().join(format!("{}-{}.arrow", state.loads, name));
+        let ipc_path = state
+            .scratch
+            .path()
+            .join(format!("{}-{}.arrow", state.loads, name));
         let limits = csv_ingest::Limits {
             max_upload_size: self.settings.max_upload_size,
             max_cells: self.settings.max_dataframe_size,
@@ -225,10 +339,11 @@ impl Engine {
         let parsed = tokio::task::spawn_blocking(move || {
             let mut table = csv_ingest::load(&src, &limits)?;
             csv_ingest::write_arrow_ipc(&mut table, &out)?;
-            Ok::<_, csv_ingest::LoadError>(table.encoding)
+            let fingerprint = session::file_fingerprint(&src).unwrap_or_default();
+            Ok::<_, csv_ingest::LoadError>((table.encoding, fingerprint))
         })
         .await;
-        let encoding = match parsed {
+        let (encoding, fingerprint) = match parsed {
             Ok(Ok(enc)) => enc,
             Ok(Err(e)) => return fail(ErrorInfo::new("LoadError", e.to_string())),
             Err(e) => return fail(ErrorInfo::new("LoadError", format!("Loading failed: {e}"))),
@@ -257,31 +372,136 @@ impl Engine {
             display_id: None,
         });
         state.datasets.retain(|d| d.name != name);
-        state.datasets.push(Dataset { name, source: expanded, ipc_path, profile });
+        state.datasets.push(Dataset {
+            name,
+            source: expanded,
+            ipc_path,
+            profile,
+            fingerprint,
+        });
+        self.resume_session(state, sink).await;
+        ExecuteOutcome::ok()
+    }
+
+    /// The data changed: register the session and pick up its earlier exchanges, so
+    /// follow-ups keep their context across kernel restarts.
+    async fn resume_session(&self, state: &mut State, sink: &OutputSink) {
+        let info = session::session_info(&self.notebook, &state.datasets);
+        let store = self.store().await;
+        if let Err(e) = store.open_session(&info).await {
+            tracing::warn!("history: {e}");
+        }
+        if state.session_id.as_deref() != Some(info.session_id.as_str()) {
+            state.exchanges = store
+                .recent(&info.session_id, self.settings.max_conversation_history)
+                .await
+                .unwrap_or_default();
+            state.session_id = Some(info.session_id);
+        }
+        self.show_store_warnings(&store, sink);
+    }
+
+    async fn history_magic(
+        &self,
+        state: &mut State,
+        args: &str,
+        sink: &OutputSink,
+    ) -> ExecuteOutcome {
+        let store = self.store().await;
+        let rows: Vec<(String, ExchangeRecord)> = if args.contains("--all") {
+            match store.notebook_history(&self.notebook).await {
+                Ok(sessions) => sessions
+                    .into_iter()
+                    .flat_map(|(info, recs)| {
+                        let label = info
+                            .datasets
+                            .iter()
+                            .map(|d| d.file_name.clone())
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        recs.into_iter().map(move |r| (label.clone(), r))
+                    })
+                    .collect(),
+                Err(e) => return fail_with(sink, "HistoryError", e.to_string()),
+            }
+        } else {
+            state
+                .exchanges
+                .iter()
+                .map(|r| (String::new(), r.clone()))
+                .collect()
+        };
+        if args.contains("--export") {
+            let Some(path) = session::answers_path(&self.notebook) else {
+                return fail_with(sink, "UsageError", "%history --export needs the notebook's path (JPY_SESSION_NAME), which this frontend did not provide.");
+            };
+            let records: Vec<ExchangeRecord> = rows.iter().map(|(_, r)| r.clone()).collect();
+            return match session::write_answers(&path, &self.notebook, &records) {
+                Ok(n) => {
+                    sink.stream(
+                        "stdout",
+                        format!("Wrote {n} recorded answers to {}\n", path.display()),
+                    );
+                    ExecuteOutcome::ok()
+                }
+                Err(e) => fail_with(sink, "HistoryError", e),
+            };
+        }
+        self.show_store_warnings(&store, sink);
+        sink.send(Output::DisplayData {
+            data: history_table(&rows, args.contains("--all")),
+            metadata: json!({"llm_analytics": {"role": "history"}}),
+            display_id: None,
+        });
         ExecuteOutcome::ok()
     }
 
     fn magic(&self, state: &mut State, name: &str, sink: &OutputSink) -> ExecuteOutcome {
         match name {
             "%help" | "%magics" => {
-                let mut text = String::from("Ask a question about your data in plain English, or use a magic:\n");
+                let mut text = String::from(
+                    "Ask a question about your data in plain English, or use a magic:\n",
+                );
                 for (_, help) in magics::MAGICS {
                     text.push_str(&format!("  {help}\n"));
                 }
-                sink.send(Output::DisplayData { data: json!({"text/plain": text}), metadata: json!({}), display_id: None });
+                sink.send(Output::DisplayData {
+                    data: json!({"text/plain": text}),
+                    metadata: json!({}),
+                    display_id: None,
+                });
                 ExecuteOutcome::ok()
             }
             "%datasets" => {
                 let text = if state.datasets.is_empty() {
                     "No datasets loaded. Use %load PATH.".to_string()
                 } else {
-                    state.datasets.iter().enumerate().map(|(i, d)| {
-                        let current = if i + 1 == state.datasets.len() { " (df)" } else { "" };
-                        format!("{}{current}: {} rows × {} columns from {}", d.name, d.profile["rows"],
-                            d.profile["columns"].as_array().map_or(0, Vec::len), d.source.display())
-                    }).collect::<Vec<_>>().join("\n")
+                    state
+                        .datasets
+                        .iter()
+                        .enumerate()
+                        .map(|(i, d)| {
+                            let current = if i + 1 == state.datasets.len() {
+                                " (df)"
+                            } else {
+                                ""
+                            };
+                            format!(
+                                "{}{current}: {} rows × {} columns from {}",
+                                d.name,
+                                d.profile["rows"],
+                                d.profile["columns"].as_array().map_or(0, Vec::len),
+                                d.source.display()
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
                 };
-                sink.send(Output::DisplayData { data: json!({"text/plain": text}), metadata: json!({}), display_id: None });
+                sink.send(Output::DisplayData {
+                    data: json!({"text/plain": text}),
+                    metadata: json!({}),
+                    display_id: None,
+                });
                 ExecuteOutcome::ok()
             }
             "%code" => match &state.last_code {
@@ -292,7 +512,10 @@ impl Engine {
                     out
                 }
                 None => {
-                    let e = ErrorInfo::new("UsageError", "No code has been generated yet: ask a question first.");
+                    let e = ErrorInfo::new(
+                        "UsageError",
+                        "No code has been generated yet: ask a question first.",
+                    );
                     sink.error(e.clone());
                     ExecuteOutcome::error(e)
                 }
@@ -338,10 +561,15 @@ impl Backend for Engine {
         }
         match magics::parse(&req.code) {
             Cell::Empty => ExecuteOutcome::ok(),
-            Cell::Python(code) => self.run_python(&mut state, &code, req.execution_count, &sink).await,
+            Cell::Python(code) => self.run_python(&mut state, &req, &code, &sink).await,
             Cell::Load { path, name } => self.load(&mut state, &path, name, &sink).await,
+            Cell::Magic { name, args } if name == "%history" => {
+                self.history_magic(&mut state, &args, &sink).await
+            }
             Cell::Magic { name, .. } => self.magic(&mut state, &name, &sink),
-            Cell::Question(q) => question::ask(self, &mut state, &q, req.execution_count, &sink).await,
+            Cell::Question { text, fresh } => {
+                question::ask(self, &mut state, &text, fresh, req.execution_count, &sink).await
+            }
         }
     }
 
@@ -350,29 +578,68 @@ impl Backend for Engine {
         let before: String = code.chars().take(cursor_pos).collect();
         if before.starts_with('%') && !before.contains(char::is_whitespace) {
             return Completion {
-                matches: magics::MAGICS.iter().map(|(n, _)| n.to_string()).filter(|n| n.starts_with(&before)).collect(),
+                matches: magics::MAGICS
+                    .iter()
+                    .map(|(n, _)| n.to_string())
+                    .filter(|n| n.starts_with(&before))
+                    .collect(),
                 cursor_start: 0,
                 cursor_end: cursor_pos,
             };
         }
         let (offset, python) = python_part(code);
-        let Some(py_pos) = cursor_pos.checked_sub(offset) else { return Completion { cursor_start: cursor_pos, cursor_end: cursor_pos, ..Default::default() } };
+        let Some(py_pos) = cursor_pos.checked_sub(offset) else {
+            return Completion {
+                cursor_start: cursor_pos,
+                cursor_end: cursor_pos,
+                ..Default::default()
+            };
+        };
         let mut state = self.state.lock().await;
         let reply = match self.worker(&mut state).await {
-            Ok(w) => w.call("complete", json!({"code": python, "cursor_pos": py_pos}), None, None).await.ok(),
+            Ok(w) => w
+                .call(
+                    "complete",
+                    json!({"code": python, "cursor_pos": py_pos}),
+                    None,
+                    None,
+                )
+                .await
+                .ok(),
             Err(_) => None,
         };
         let reply = reply.unwrap_or(Value::Null);
         Completion {
-            matches: reply["matches"].as_array().map(|a| a.iter().filter_map(|m| m.as_str().map(String::from)).collect()).unwrap_or_default(),
-            cursor_start: reply["cursor_start"].as_u64().map_or(cursor_pos, |p| p as usize + offset),
-            cursor_end: reply["cursor_end"].as_u64().map_or(cursor_pos, |p| p as usize + offset),
+            matches: reply["matches"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|m| m.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            cursor_start: reply["cursor_start"]
+                .as_u64()
+                .map_or(cursor_pos, |p| p as usize + offset),
+            cursor_end: reply["cursor_end"]
+                .as_u64()
+                .map_or(cursor_pos, |p| p as usize + offset),
         }
     }
 
     async fn inspect(&self, code: &str, cursor_pos: usize, detail_level: u8) -> Inspection {
-        let word: String = code.chars().take(cursor_pos).collect::<String>().split_whitespace().last().unwrap_or("").to_string();
-        if let Some((name, help)) = magics::MAGICS.iter().find(|(n, _)| word.starts_with(n) || code.trim() == *n) {
+        let word: String = code
+            .chars()
+            .take(cursor_pos)
+            .collect::<String>()
+            .split_whitespace()
+            .last()
+            .unwrap_or("")
+            .to_string();
+        if let Some((name, help)) = magics::MAGICS
+            .iter()
+            .find(|(n, _)| word.starts_with(n) || code.trim() == *n)
+        {
             let mut data = serde_json::Map::new();
             data.insert("text/plain".into(), json!(format!("{name}\n{help}")));
             return Inspection { found: true, data };
@@ -381,11 +648,22 @@ impl Backend for Engine {
         let pos = cursor_pos.saturating_sub(offset);
         let mut state = self.state.lock().await;
         let reply = match self.worker(&mut state).await {
-            Ok(w) => w.call("inspect", json!({"code": python, "cursor_pos": pos, "detail_level": detail_level}), None, None).await.ok(),
+            Ok(w) => w
+                .call(
+                    "inspect",
+                    json!({"code": python, "cursor_pos": pos, "detail_level": detail_level}),
+                    None,
+                    None,
+                )
+                .await
+                .ok(),
             Err(_) => None,
         };
         match reply {
-            Some(v) if v["found"] == true => Inspection { found: true, data: v["data"].as_object().cloned().unwrap_or_default() },
+            Some(v) if v["found"] == true => Inspection {
+                found: true,
+                data: v["data"].as_object().cloned().unwrap_or_default(),
+            },
             _ => Inspection::default(),
         }
     }
@@ -395,7 +673,10 @@ impl Backend for Engine {
             Cell::Python(body) => {
                 let mut state = self.state.lock().await;
                 let reply = match self.worker(&mut state).await {
-                    Ok(w) => w.call("is_complete", json!({"code": body}), None, None).await.ok(),
+                    Ok(w) => w
+                        .call("is_complete", json!({"code": body}), None, None)
+                        .await
+                        .ok(),
                     Err(_) => None,
                 };
                 let reply = reply.unwrap_or(Value::Null);
@@ -405,7 +686,10 @@ impl Backend for Engine {
                 }
             }
             // Questions and magics are complete as typed: Enter runs them.
-            _ => IsComplete { status: "complete".into(), indent: String::new() },
+            _ => IsComplete {
+                status: "complete".into(),
+                indent: String::new(),
+            },
         }
     }
 
@@ -432,4 +716,56 @@ fn python_part(code: &str) -> (usize, String) {
 
 pub fn role_metadata(r: &str) -> Value {
     role(r)
+}
+
+fn fail_with(sink: &OutputSink, ename: &str, evalue: impl Into<String>) -> ExecuteOutcome {
+    let e = ErrorInfo::new(ename, evalue);
+    sink.error(e.clone());
+    ExecuteOutcome::error(e)
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// `%history` as an escaped HTML table plus plain text.
+fn history_table(rows: &[(String, ExchangeRecord)], with_data: bool) -> Value {
+    if rows.is_empty() {
+        return json!({"text/plain": "No questions asked yet in this session."});
+    }
+    let mut html = String::from("<table><thead><tr><th>#</th><th>when</th>");
+    if with_data {
+        html.push_str("<th>data</th>");
+    }
+    html.push_str("<th>question</th><th>code</th><th>result</th></tr></thead><tbody>");
+    let mut text = String::new();
+    for (i, (data, r)) in rows.iter().enumerate() {
+        let when = r.timestamp.format("%Y-%m-%d %H:%M").to_string();
+        let outcome = r
+            .error
+            .as_deref()
+            .map(|e| format!("error: {e}"))
+            .unwrap_or_else(|| r.result_summary.clone());
+        let replay = if r.replayed { " (replayed)" } else { "" };
+        html.push_str(&format!("<tr><td>{}</td><td>{when}</td>", i + 1));
+        if with_data {
+            html.push_str(&format!("<td>{}</td>", escape(data)));
+        }
+        html.push_str(&format!(
+            "<td>{}{replay}</td><td><pre>{}</pre></td><td>{}</td></tr>",
+            escape(&r.question),
+            escape(&r.code),
+            escape(&outcome)
+        ));
+        text.push_str(&format!(
+            "{}. [{when}] {}{replay}\n   -> {outcome}\n",
+            i + 1,
+            r.question
+        ));
+    }
+    html.push_str("</tbody></table>");
+    json!({"text/html": html, "text/plain": text})
 }

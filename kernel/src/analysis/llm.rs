@@ -151,9 +151,12 @@ impl LlmClient {
                 });
             }
             for choice in chunk.choices {
-                if let Some(delta) = choice.delta.content {
-                    text.push_str(&delta);
-                    on_delta(&text);
+                match choice.delta.content {
+                    Some(delta) if !delta.is_empty() => {
+                        text.push_str(&delta);
+                        on_delta(&text);
+                    }
+                    _ => {}
                 }
             }
         }
@@ -175,7 +178,9 @@ impl LlmClient {
                 let hint = match status.as_u16() {
                     401 | 403 => " Check OPENAI_API_KEY.",
                     404 => " Check OPENAI_MODEL and OPENAI_BASE_URL.",
-                    429 => " The endpoint is rate-limiting; retried with backoff, try again shortly.",
+                    429 => {
+                        " The endpoint is rate-limiting; retried with backoff, try again shortly."
+                    }
                     s if s >= 500 => " The model service is failing; retried 3 times.",
                     _ => "",
                 };

@@ -5,9 +5,19 @@
 pub enum Cell {
     Empty,
     Python(String),
-    Load { path: String, name: Option<String> },
-    Magic { name: String, args: String },
-    Question(String),
+    Load {
+        path: String,
+        name: Option<String>,
+    },
+    Magic {
+        name: String,
+        args: String,
+    },
+    /// `fresh`: asked with `%%fresh`, so a recorded answer must not be replayed.
+    Question {
+        text: String,
+        fresh: bool,
+    },
 }
 
 /// Magics the kernel knows, with one-line help (for completion, inspection and errors).
@@ -16,6 +26,8 @@ pub const MAGICS: &[(&str, &str)] = &[
     ("%%python", "%%python: run the rest of the cell as Python in the analysis namespace"),
     ("%code", "%code: put the last generated code into a new %%python cell below"),
     ("%datasets", "%datasets: list the loaded datasets"),
+    ("%history", "%history [--all] [--export]: this session's questions, code and results (--all: every session of this notebook; --export: write them as the notebook's recorded answers)"),
+    ("%%fresh", "%%fresh: ask the question below the magic line without replaying a recorded answer"),
     ("%help", "%help: show the magics and how questions work"),
 ];
 
@@ -67,6 +79,19 @@ pub fn parse(code: &str) -> Cell {
         let body = code.trim_start().split_once('\n').map_or("", |(_, b)| b);
         return Cell::Python(body.to_string());
     }
+    if first == "%%fresh" {
+        let text = rest.trim();
+        if text.is_empty() {
+            return Cell::Magic {
+                name: "%%fresh".into(),
+                args: String::new(),
+            };
+        }
+        return Cell::Question {
+            text: text.to_string(),
+            fresh: true,
+        };
+    }
     if let Some(args) = first.strip_prefix("%load") {
         if args.is_empty() || args.starts_with(char::is_whitespace) {
             return parse_load(args);
@@ -79,7 +104,10 @@ pub fn parse(code: &str) -> Cell {
             args: args.trim().to_string(),
         };
     }
-    Cell::Question(trimmed.to_string())
+    Cell::Question {
+        text: trimmed.to_string(),
+        fresh: false,
+    }
 }
 
 /// A dataset name from a file name: `sales 2024.csv` -> `sales_2024`.
@@ -148,7 +176,17 @@ mod tests {
     fn questions_and_magics() {
         assert_eq!(
             parse("  What is the total revenue?  "),
-            Cell::Question("What is the total revenue?".into())
+            Cell::Question {
+                text: "What is the total revenue?".into(),
+                fresh: false
+            }
+        );
+        assert_eq!(
+            parse("%%fresh\nTotal revenue?"),
+            Cell::Question {
+                text: "Total revenue?".into(),
+                fresh: true
+            }
         );
         assert_eq!(
             parse("%code"),
@@ -159,7 +197,10 @@ mod tests {
         );
         assert_eq!(parse("   \n "), Cell::Empty);
         // A percent sign inside a question is still a question.
-        assert!(matches!(parse("What % of rows are null?"), Cell::Question(_)));
+        assert!(matches!(
+            parse("What % of rows are null?"),
+            Cell::Question { .. }
+        ));
     }
 
     #[test]

@@ -5,5 +5,6 @@ pub mod llm;
 pub mod magics;
 pub mod prompt;
 pub mod question;
+pub mod session;
 pub mod settings;
 pub mod worker_client;

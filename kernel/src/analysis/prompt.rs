@@ -32,7 +32,11 @@ fn str_list(v: &Value, key: &str) -> Vec<String> {
         .and_then(Value::as_array)
         .map(|a| {
             a.iter()
-                .map(|x| x.as_str().map(String::from).unwrap_or_else(|| x.to_string()))
+                .map(|x| {
+                    x.as_str()
+                        .map(String::from)
+                        .unwrap_or_else(|| x.to_string())
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -65,7 +69,10 @@ fn joined_within(names: &[String], budget: usize) -> String {
 fn column_info(profile: &Value, columns: &[String]) -> String {
     let dtype = |c: &str| {
         profile
-            .pointer(&format!("/dtypes/{}", c.replace('~', "~0").replace('/', "~1")))
+            .pointer(&format!(
+                "/dtypes/{}",
+                c.replace('~', "~0").replace('/', "~1")
+            ))
             .and_then(Value::as_str)
             .unwrap_or("?")
             .to_string()
@@ -174,8 +181,13 @@ pub fn format_context(context: &[ContextItem]) -> String {
 }
 
 /// The code-generation prompt. `datasets` are (name, profile), the current one last.
-pub fn code_prompt(datasets: &[(String, Value)], question: &str, context: &[ContextItem]) -> String {
-    let mut prompt = String::from("You are a data analyst writing Python code to analyze data.\n\n");
+pub fn code_prompt(
+    datasets: &[(String, Value)],
+    question: &str,
+    context: &[ContextItem],
+) -> String {
+    let mut prompt =
+        String::from("You are a data analyst writing Python code to analyze data.\n\n");
     let (current_name, _) = datasets.last().expect("a dataset is loaded");
     for (name, profile) in datasets {
         let intro = if name == current_name {
@@ -274,11 +286,7 @@ mod tests {
 
     #[test]
     fn small_table_lists_everything() {
-        let p = code_prompt(
-            &[("sales".into(), profile(4, 1000))],
-            "total?",
-            &[],
-        );
+        let p = code_prompt(&[("sales".into(), profile(4, 1000))], "total?", &[]);
         assert!(p.contains("- column_3: str"));
         assert!(p.contains("Shape: 1000 rows × 4 columns"));
         assert!(p.contains("Current question: total?"));

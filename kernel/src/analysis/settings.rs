@@ -169,7 +169,10 @@ mod tests {
         assert_eq!(s.context_lookback, 3);
         assert_eq!(s.database_name, "llm_analytics");
         assert!(s.mongodb_url.is_none());
-        assert_eq!(s.data_dir, PathBuf::from("/home/u/.local/share/llm-analytics"));
+        assert_eq!(
+            s.data_dir,
+            PathBuf::from("/home/u/.local/share/llm-analytics")
+        );
         assert!(!s.endpoint_is_local());
     }
 

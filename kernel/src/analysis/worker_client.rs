@@ -298,10 +298,6 @@ impl Worker {
     pub fn mark_configured(&mut self) {
         self.configured = true;
     }
-
-    pub fn pid(&self) -> Option<u32> {
-        self.child.id()
-    }
 }
 
 #[cfg(test)]
@@ -313,7 +309,14 @@ mod tests {
         let ev = parse_event(r#"{"event":"stream","name":"stdout","text":"hi\n"}"#).unwrap();
         assert!(matches!(ev, Event::Output(Output::Stream { ref text, .. }) if text == "hi\n"));
         let ev = parse_event(r#"{"event":"reply","id":3,"ok":true,"value":{"a":1}}"#).unwrap();
-        assert!(matches!(ev, Event::Reply { id: 3, ok: true, .. }));
+        assert!(matches!(
+            ev,
+            Event::Reply {
+                id: 3,
+                ok: true,
+                ..
+            }
+        ));
         let ev = parse_event(
             r#"{"event":"display_data","data":{"text/plain":"x"},"metadata":{},"transient":{"display_id":"d1"}}"#,
         )

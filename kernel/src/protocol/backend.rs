@@ -129,8 +129,6 @@ impl OutputSink {
 #[derive(Debug, Clone)]
 pub struct ExecuteRequest {
     pub code: String,
-    pub silent: bool,
-    pub store_history: bool,
     pub execution_count: u32,
     pub user_expressions: Map<String, Value>,
 }

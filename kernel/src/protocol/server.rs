@@ -223,17 +223,28 @@ impl Shell {
             return;
         }
         self.iopub.status(&msg, "busy");
-        let errored = match msg_type.as_str() {
-            "execute_request" => self.execute(&msg).await,
+        let to_abort = match msg_type.as_str() {
+            "execute_request" => self.execute(&msg, queue).await,
             _ => {
                 self.handle_simple(&msg).await;
-                false
+                vec![]
             }
         };
         self.iopub.status(&msg, "idle");
-        if errored && bool_field(&msg.content, "stop_on_error", true) {
-            self.abort_queued(queue).await;
+        for next in to_abort {
+            if next.header.msg_type == "execute_request" {
+                self.abort(&next).await;
+            } else {
+                Box::pin(self.handle(next, queue)).await;
+            }
         }
+    }
+
+    async fn abort(&mut self, msg: &Message) {
+        self.iopub.status(msg, "busy");
+        let reply = json!({"status": "aborted", "execution_count": self.execution_count});
+        self.replier.reply(msg, "execute_reply", reply).await;
+        self.iopub.status(msg, "idle");
     }
 
     /// Everything but execute: answered from the backend or from protocol state.
@@ -305,11 +316,10 @@ impl Shell {
                 usize_field(c, "start") as u32,
                 usize_field(c, "stop") as u32,
             ),
-            "search" => self.history.search(
-                str_field(c, "pattern"),
-                n,
-                bool_field(c, "unique", false),
-            ),
+            "search" => {
+                self.history
+                    .search(str_field(c, "pattern"), n, bool_field(c, "unique", false))
+            }
             _ => vec![],
         };
         let output = bool_field(c, "output", false);
@@ -326,8 +336,14 @@ impl Shell {
         json!({"status": "ok", "history": rows})
     }
 
-    /// Run one execute_request; returns whether it ended in error.
-    async fn execute(&mut self, msg: &Message) -> bool {
+    /// Run one execute_request. After an error with stop_on_error, returns the requests that
+    /// were already queued when it failed (taken before the reply goes out, so a request sent
+    /// in reaction to the error reply is never aborted).
+    async fn execute(
+        &mut self,
+        msg: &Message,
+        queue: &mut mpsc::UnboundedReceiver<Message>,
+    ) -> Vec<Message> {
         let c = &msg.content;
         let code = str_field(c, "code").to_string();
         let silent = bool_field(c, "silent", false);
@@ -351,8 +367,6 @@ impl Shell {
         let sink = self.sink_for(msg, count, silent);
         let req = ExecuteRequest {
             code: code.clone(),
-            silent,
-            store_history,
             execution_count: count,
             user_expressions,
         };
@@ -362,7 +376,7 @@ impl Shell {
         }
         // Outputs must be on the wire before the reply (frontends rely on this order).
         self.iopub.flush().await;
-        let (reply, errored) = match &outcome.status {
+        let (reply, errored): (Value, bool) = match &outcome.status {
             ExecuteStatus::Ok => (
                 json!({"status": "ok", "execution_count": count, "payload": outcome.payload,
                        "user_expressions": outcome.user_expressions}),
@@ -377,8 +391,14 @@ impl Shell {
                 (v, true)
             }
         };
+        let mut pending = vec![];
+        if errored && bool_field(c, "stop_on_error", true) {
+            while let Ok(next) = queue.try_recv() {
+                pending.push(next);
+            }
+        }
         self.replier.reply(msg, "execute_reply", reply).await;
-        errored
+        pending
     }
 
     fn sink_for(&self, msg: &Message, count: u32, silent: bool) -> OutputSink {
@@ -391,24 +411,6 @@ impl Shell {
             let content = out.content(count);
             iopub.child(&parent, out.msg_type(), content);
         })
-    }
-
-    /// After an error with stop_on_error, answer every execute already queued with `aborted`.
-    async fn abort_queued(&mut self, queue: &mut mpsc::UnboundedReceiver<Message>) {
-        let mut deferred = vec![];
-        while let Ok(next) = queue.try_recv() {
-            if next.header.msg_type == "execute_request" {
-                self.iopub.status(&next, "busy");
-                let reply = json!({"status": "aborted", "execution_count": self.execution_count});
-                self.replier.reply(&next, "execute_reply", reply).await;
-                self.iopub.status(&next, "idle");
-            } else {
-                deferred.push(next);
-            }
-        }
-        for other in deferred {
-            Box::pin(self.handle(other, queue)).await;
-        }
     }
 }
 

@@ -1002,3 +1002,15 @@ def _next_indent(line: str) -> str:
     if stripped.split(" ", 1)[0] in _DEDENT_WORDS:
         return indent[:-4]
     return indent
+
+
+def user_expressions(expressions: dict) -> dict:
+    """Evaluate execute_request user_expressions in the user namespace, as ipykernel does."""
+    out = {}
+    for name, expr in (expressions or {}).items():
+        try:
+            data, metadata = mime_bundle(eval(expr, NS))  # noqa: S307 - the user's own expression
+            out[name] = {"status": "ok", "data": data, "metadata": metadata}
+        except Exception as exc:  # noqa: BLE001 - reported to the frontend, never raised
+            out[name] = {"status": "error", "ename": type(exc).__name__, "evalue": str(exc), "traceback": []}
+    return out

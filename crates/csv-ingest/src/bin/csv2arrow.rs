@@ -1,0 +1,42 @@
+//! `csv2arrow IN.csv OUT.arrow`: load a CSV like `pd.read_csv` and write it
+//! as an Arrow IPC file. Prints a JSON summary on success; on failure prints
+//! the analyst-facing message on stderr and exits with status 2.
+//! Used by the Python parity tests and handy for debugging.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use csv_ingest::{load, write_arrow_ipc, Limits};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, input, output] = args.as_slice() else {
+        eprintln!("usage: csv2arrow IN.csv OUT.arrow");
+        return ExitCode::from(64);
+    };
+    match run(Path::new(input), Path::new(output)) {
+        Ok(summary) => {
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(input: &Path, output: &Path) -> Result<String, csv_ingest::LoadError> {
+    let mut table = load(input, &Limits::default())?;
+    let arrow_bytes = write_arrow_ipc(&mut table, output)?;
+    let columns = table.frame.width() - table.index_columns;
+    // Every value is a number or a fixed ASCII word, so no JSON escaping.
+    Ok(format!(
+        r#"{{"rows":{},"columns":{},"encoding":"{}","index_columns":{},"arrow_bytes":{}}}"#,
+        table.frame.height(),
+        columns,
+        table.encoding,
+        table.index_columns,
+        arrow_bytes
+    ))
+}
