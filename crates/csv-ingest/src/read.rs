@@ -134,25 +134,57 @@ fn has_lone_cr(body: &[u8]) -> bool {
 /// separator or line end), or is doubled inside it. Other quotes (`5'10"`
 /// in an unquoted field, text after a closing quote, an unclosed quote) are
 /// literal text to pandas, but polars' line splitter treats every quote as
-/// a toggle, which can merge or shift rows. Jumps from quote to quote, so
-/// files without quotes cost one memchr pass.
+/// a toggle, which can merge or shift rows.
+///
+/// Big inputs are scanned in two halves in parallel, the second half
+/// assuming it starts outside quotes; if the first half ends inside a
+/// quoted field that guess was wrong and the whole body is rescanned.
 fn has_irregular_quotes(body: &[u8], sep: u8) -> bool {
+    const PARALLEL_FROM: usize = 1 << 20;
+    let split = (body.len() >= PARALLEL_FROM)
+        .then(|| memchr::memchr(b'\n', &body[body.len() / 2..]))
+        .flatten()
+        .map(|i| body.len() / 2 + i + 1);
+    let Some(split) = split else {
+        return scan_quotes(body, sep) != QuoteScan::Regular;
+    };
+    let (first, second) = rayon::join(
+        || scan_quotes(&body[..split], sep),
+        || scan_quotes(&body[split..], sep),
+    );
+    match first {
+        QuoteScan::Regular => second != QuoteScan::Regular,
+        QuoteScan::Irregular => true,
+        QuoteScan::Unclosed => scan_quotes(body, sep) != QuoteScan::Regular,
+    }
+}
+
+#[derive(Debug, PartialEq)]
+enum QuoteScan {
+    Regular,
+    Irregular,
+    /// The data ends inside a quoted field.
+    Unclosed,
+}
+
+/// Jumps from quote to quote, so data without quotes costs one memchr pass.
+fn scan_quotes(data: &[u8], sep: u8) -> QuoteScan {
     let ends_field = |b: u8| b == sep || b == b'\n' || b == b'\r';
     let mut pos = 0;
-    while let Some(found) = memchr::memchr(b'"', &body[pos..]) {
+    while let Some(found) = memchr::memchr(b'"', &data[pos..]) {
         let open = pos + found;
-        if open > 0 && !ends_field(body[open - 1]) {
-            return true;
+        if open > 0 && !ends_field(data[open - 1]) {
+            return QuoteScan::Irregular;
         }
         let mut search = open + 1;
         loop {
-            let Some(found) = memchr::memchr(b'"', &body[search..]) else {
-                return true;
+            let Some(found) = memchr::memchr(b'"', &data[search..]) else {
+                return QuoteScan::Unclosed;
             };
             let close = search + found;
-            match body.get(close + 1) {
+            match data.get(close + 1) {
                 Some(b'"') => search = close + 2,
-                Some(&b) if !ends_field(b) => return true,
+                Some(&b) if !ends_field(b) => return QuoteScan::Irregular,
                 _ => {
                     pos = close + 1;
                     break;
@@ -160,7 +192,7 @@ fn has_irregular_quotes(body: &[u8], sep: u8) -> bool {
             }
         }
     }
-    false
+    QuoteScan::Regular
 }
 
 /// polars turns a blank (or whitespace-only) line into a row; pandas skips
@@ -217,6 +249,17 @@ mod tests {
         for body in irregular {
             assert!(has_irregular_quotes(body, b','), "{body:?}");
         }
+    }
+
+    #[test]
+    fn parallel_quote_scan_handles_a_split_inside_quotes() {
+        // One quoted field spanning the middle, with a line break inside.
+        let mut body = b"1,2\n".repeat(200_000);
+        body.extend_from_slice(b"\"multi\nline\",3\n");
+        body.extend_from_slice(&b"1,\"x\n\n\ny\"\n".repeat(100_000));
+        assert!(!has_irregular_quotes(&body, b','));
+        body.extend_from_slice(b"5'10\",4\n");
+        assert!(has_irregular_quotes(&body, b','));
     }
 
     #[test]
