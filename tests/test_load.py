@@ -273,14 +273,30 @@ def test_file_over_size_limit(kernel_factory, kernel_env, tmp_path):
     big = pd.DataFrame({"n": range(500), "label": [f"row-{i}" for i in range(500)]})
     big.to_csv(tmp_path / "big.csv", index=False)
     assert 4_000 < (tmp_path / "big.csv").stat().st_size < 10_000
+    size = (tmp_path / "big.csv").stat().st_size
     msg = load_error(kc, "big.csv")
     assert re.search(r"too large|exceeds|limit|maximum", msg, re.I), msg
+    # The message states both sizes so that the user can see the difference
+    # (not "0.0 MB; the maximum is 0.0 MB").
+    stated = [_to_bytes(n, u) for n, u in re.findall(
+        r"(\d[\d,]*(?:\.\d+)?)\s*(bytes|B|KB|kB|KiB|MB|MiB|GB|GiB)\b", msg)]
+    assert len(stated) >= 2, f"sizes not stated: {msg}"
+    file_size, limit = stated[0], stated[1]
+    assert file_size > limit > 0, f"stated sizes do not show the problem: {msg}"
+    assert abs(file_size - size) <= 0.1 * size and abs(limit - 1000) <= 100, msg
     assert_answers(kc)
     # The limit is a limit, not a refusal of everything.
     (tmp_path / "small.csv").write_text("n,label\n1,a\n2,b\n")
     reply, outputs = load(kc, "small.csv")
     profile_of(reply, outputs)
     assert shape_in_kernel(kc) == (2, 2)
+
+
+def _to_bytes(number: str, unit: str) -> float:
+    scale = {"bytes": 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2,
+             "gb": 1000**3, "gib": 1024**3}[unit.lower()]
+    value = float(number.replace(",", ""))
+    return value * scale
 
 
 def test_wrong_extension(cwd_kernel, tmp_path):
@@ -319,6 +335,22 @@ def test_ten_thousand_columns(cwd_kernel, tmp_path):
         assert len(errs) == 1 and errs[0]["content"]["ename"] == "LoadError", show(outputs)
         assert "column" in errs[0]["content"]["evalue"].lower(), show(outputs)
     assert_answers(cwd_kernel)
+
+
+@pytest.mark.timeout(240)
+def test_wide_table_profile_is_bounded(cwd_kernel, tmp_path):
+    """A 10 000-column profile must not flood the notebook (MAX_OUTPUT_SIZE is 10 000
+    characters per output; allow twice that, and 200 KB of HTML)."""
+    ncols = 10_000
+    header = ",".join(f"c{i}" for i in range(ncols))
+    body = "".join(",".join(str((r + i) % 10) for i in range(ncols)) + "\n" for r in range(3))
+    (tmp_path / "wide.csv").write_text(header + "\n" + body)
+    reply, outputs = load(cwd_kernel, "wide.csv", timeout=180)
+    if reply["status"] != "ok":
+        pytest.skip("10 000 columns are refused; nothing to display")
+    data = profile_of(reply, outputs)
+    assert len(data["text/plain"]) <= 20_000, f"profile text/plain: {len(data['text/plain'])} chars"
+    assert len(data["text/html"]) <= 200_000, f"profile text/html: {len(data['text/html'])} chars"
 
 
 @pytest.mark.parametrize("newline", ["\r", "\r\n"], ids=["cr", "crlf"])

@@ -786,8 +786,11 @@ def test_code_magic_puts_last_code_in_next_cell(sales_kernel, fake_llm, sales):
     assert len(nexts) == 1, reply
     assert nexts[0]["text"] == f"%%python\n{code}"
     # The cell it proposes runs.
-    reply, outputs = execute(sales_kernel, nexts[0]["text"] + "\nresult", timeout=CELL_TIMEOUT)
-    assert float(results(outputs)[0]) == pytest.approx(sales["revenue"].mean())
+    reply, outputs = execute(sales_kernel, nexts[0]["text"] + "\nprint(float(result))",
+                             timeout=CELL_TIMEOUT)
+    assert reply["status"] == "ok", show(outputs)
+    printed = "".join(o["content"]["text"] for o in outputs if o["msg_type"] == "stream")
+    assert float(printed) == pytest.approx(sales["revenue"].mean())
 
 
 def test_question_without_data_says_how_to_load(kernel, fake_llm):

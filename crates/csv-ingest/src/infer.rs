@@ -128,7 +128,7 @@ fn infer_column(column: &Column) -> (Column, PandasDtype) {
 }
 
 /// pandas' default `na_values` (empty fields are already null from polars).
-pub(crate) fn is_na(s: &str) -> bool {
+fn is_na(s: &str) -> bool {
     s.len() <= 8
         && matches!(
             s.as_bytes(),

@@ -13,6 +13,8 @@ use crate::{LoadError, LoadedTable, MixedColumn};
 /// Rows per Arrow record batch. Batches keep the writer's encode buffer
 /// small and reused instead of one buffer the size of the file.
 const BATCH_ROWS: usize = 1 << 16;
+/// Upper bound on batches x columns.
+const MAX_COLUMN_BATCHES: usize = 1 << 14;
 
 /// Schema metadata key: comma-separated pandas dtype per frame column.
 pub const PANDAS_DTYPES_KEY: &str = "csv_ingest.pandas_dtypes";
@@ -30,10 +32,10 @@ pub(crate) fn write(table: &mut LoadedTable, out: &Path) -> Result<u64, LoadErro
     };
     let file = File::create(out).map_err(|e| fail(e.to_string()))?;
     let mut buffered = BufWriter::with_capacity(1 << 20, file);
+    let mut batched = aligned_batches(&table.frame).map_err(|e| fail(e.to_string()))?;
     // Uncompressed so Python can memory-map the buffers; the oldest compat
     // level writes large_string, the layout pandas' `str` dtype uses, so
     // Python does not convert from string_view.
-    let mut batched = aligned_batches(&table.frame).map_err(|e| fail(e.to_string()))?;
     let mut writer = IpcWriter::new(&mut buffered)
         .with_compression(None)
         .with_compat_level(CompatLevel::oldest());
@@ -97,8 +99,16 @@ fn aligned_batches(frame: &DataFrame) -> PolarsResult<DataFrame> {
 }
 
 /// The reader's chunking when all multi-chunk columns share it (then
-/// nothing is concatenated), else `BATCH_ROWS`-row batches.
+/// nothing is concatenated), else `BATCH_ROWS`-row batches; merged so that
+/// there are at most `MAX_COLUMN_BATCHES / width` batches, because each
+/// column of each batch has a fixed cost (a wide table read in many small
+/// chunks would otherwise write mostly metadata).
 fn batch_lengths(frame: &DataFrame) -> Vec<usize> {
+    let max_batches = (MAX_COLUMN_BATCHES / frame.width().max(1)).max(1);
+    merge_lengths(&base_lengths(frame), max_batches)
+}
+
+fn base_lengths(frame: &DataFrame) -> Vec<usize> {
     let mut chunked = frame
         .columns()
         .iter()
@@ -120,10 +130,44 @@ fn batch_lengths(frame: &DataFrame) -> Vec<usize> {
         .collect()
 }
 
+/// Join neighbouring lengths into at most about `max_batches` groups.
+fn merge_lengths(lengths: &[usize], max_batches: usize) -> Vec<usize> {
+    if lengths.len() <= max_batches {
+        return lengths.to_vec();
+    }
+    let total: usize = lengths.iter().sum();
+    let target = total.div_ceil(max_batches);
+    let mut merged = Vec::with_capacity(max_batches + 1);
+    let mut current = 0;
+    for &len in lengths {
+        current += len;
+        if current >= target {
+            merged.push(current);
+            current = 0;
+        }
+    }
+    if current > 0 {
+        merged.push(current);
+    }
+    merged
+}
+
 fn batch_ranges(lengths: &[usize]) -> impl Iterator<Item = (usize, usize)> + '_ {
     lengths.iter().scan(0, |offset, &len| {
         let start = *offset;
         *offset += len;
         Some((start, len))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merges_small_batches() {
+        assert_eq!(merge_lengths(&[5, 5, 5], 3), [5, 5, 5]);
+        assert_eq!(merge_lengths(&[5, 5, 5, 5, 5], 2), [15, 10]);
+        assert_eq!(merge_lengths(&[20, 17, 17, 17], 1), [71]);
+    }
 }

@@ -31,17 +31,23 @@
 //!   `True`/`False`/`TRUE`/`FALSE`/`true`/`false` -> bool, or object when
 //!   values are missing; all missing -> float64; anything else -> pandas'
 //!   `str`. Dates stay text. [`PandasDtype`] records the outcome per column.
-//!
 //! * **Big files**: pandas (`low_memory=True`) types each block of
 //!   `buffer_lines` rows separately; a column whose blocks differ (ints,
 //!   then text) becomes object with per-block values, the DtypeWarning
 //!   case. That is reproduced: see [`MixedColumn`].
 //!
+//! Known differences, both pandas oddities: integers beyond int64 mixed
+//! with other values (pandas' result then depends on the order of the
+//! values), and files with lone-`\r` line ends where a row starting with a
+//! separator follows a blank line (pandas drops that row's first field).
+//!
 //! Speed: the file is memory-mapped, UTF-8 input is not copied, polars
 //! parses the body in parallel into string columns, and each column is
-//! typed in one pass (in parallel across columns). Only files with blank
-//! lines, lone `\r` line ends, quotes inside unquoted fields or too-wide
-//! rows take a slower rewrite-and-reparse path.
+//! typed in one pass (in parallel across columns) rather than with one
+//! polars cast per candidate type, which measured slower and cannot follow
+//! pandas' rules (whitespace, `nan` spellings, big integers). Only files
+//! with blank lines, lone `\r` line ends, quotes inside unquoted fields or
+//! too-wide rows take a slower rewrite-and-reparse path.
 
 mod chunks;
 mod error;
