@@ -203,6 +203,9 @@ class _State:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Small writes (headers, SSE chunks) must not wait for delayed ACKs (Nagle): a scripted
+    # model is meant to answer with no latency of its own.
+    disable_nagle_algorithm = True
     server_version = "FakeLLM/1.0"
     state: _State  # set on the subclass built per server
 

@@ -10,6 +10,7 @@ export PYO3_PYTHON="$VENV/bin/python"
 
 "$ROOT/install.sh"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$ROOT/requirements/test.txt"
+"$ROOT/tests/setup-browser.sh"
 
 cd "$ROOT"
 echo "==> cargo fmt --check"

@@ -7,6 +7,10 @@ mod protocol;
 mod worker;
 
 use clap::{Parser, Subcommand};
+
+// polars allocates heavily while parsing; mimalloc keeps large fresh allocations cheap.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -99,6 +103,14 @@ fn main() -> anyhow::Result<()> {
         }
         None => {
             init_logging();
+            // Defense in depth for the sandboxed worker (same user): a non-dumpable process's
+            // /proc files (environ with the API key, mem, fd/ with the HMAC-keyed sockets) are
+            // closed to other processes without CAP_SYS_PTRACE. Reset by exec, so the worker
+            // is unaffected.
+            // SAFETY: prctl with constant arguments.
+            unsafe {
+                libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+            }
             match cli.connection_file {
                 Some(f) => run_kernel(f),
                 None => {

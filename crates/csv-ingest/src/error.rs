@@ -68,9 +68,18 @@ pub enum LoadError {
     Write { path: PathBuf, message: String },
 }
 
-/// `150.0 MB`, with MB = 2^20 bytes so the 104_857_600-byte default reads "100.0 MB".
+/// `150.0 MB`, with MB = 2^20 bytes so the 104_857_600-byte default reads "100.0 MB";
+/// small sizes in KB or bytes so a small limit never reads "0.0 MB".
 fn megabytes(bytes: u64) -> String {
-    format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
+    const KB: f64 = 1024.0;
+    let b = bytes as f64;
+    if b >= KB * KB {
+        format!("{:.1} MB", b / (KB * KB))
+    } else if b >= 10.0 * KB {
+        format!("{:.1} KB", b / KB)
+    } else {
+        format!("{bytes} bytes")
+    }
 }
 
 /// `120000000` -> `120,000,000`.
@@ -106,6 +115,8 @@ mod tests {
     fn formats_sizes_and_counts() {
         assert_eq!(megabytes(104_857_600), "100.0 MB");
         assert_eq!(megabytes(157_286_400), "150.0 MB");
+        assert_eq!(megabytes(5_900), "5900 bytes");
+        assert_eq!(megabytes(20_480), "20.0 KB");
         assert_eq!(thousands(0), "0");
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1000), "1,000");

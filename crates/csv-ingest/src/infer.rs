@@ -57,11 +57,24 @@ pub(crate) struct Typed {
 /// Infer every column of `raw` (all String) in parallel.
 pub(crate) fn infer_frame(raw: &DataFrame) -> Result<Typed, LoadError> {
     let rows_per_chunk = pandas_chunk_rows(raw.width());
-    let inferred: Vec<(Column, PandasDtype, Option<Vec<ValueKind>>)> = raw
+    let inferred: Vec<Inferred> = raw
         .columns()
         .par_iter()
         .map(|column| infer_with_chunks(column, rows_per_chunk))
         .collect();
+    assemble(raw.height(), inferred, rows_per_chunk)
+}
+
+/// One typed column: values, pandas dtype, and the block kinds of a mixed
+/// column.
+pub(crate) type Inferred = (Column, PandasDtype, Option<Vec<ValueKind>>);
+
+/// Put typed columns (in frame order) together into the frame.
+pub(crate) fn assemble(
+    height: usize,
+    inferred: Vec<Inferred>,
+    rows_per_chunk: usize,
+) -> Result<Typed, LoadError> {
     let mut columns = Vec::with_capacity(inferred.len());
     let mut dtypes = Vec::with_capacity(inferred.len());
     let mut mixed = Vec::new();
@@ -76,7 +89,7 @@ pub(crate) fn infer_frame(raw: &DataFrame) -> Result<Typed, LoadError> {
             });
         }
     }
-    let frame = DataFrame::new(raw.height(), columns)
+    let frame = DataFrame::new(height, columns)
         .map_err(|e| LoadError::Parse(format!("could not assemble the table: {e}")))?;
     Ok(Typed {
         frame,
@@ -86,10 +99,7 @@ pub(crate) fn infer_frame(raw: &DataFrame) -> Result<Typed, LoadError> {
 }
 
 /// A text column may still be object in pandas, see `chunks`.
-fn infer_with_chunks(
-    column: &Column,
-    rows_per_chunk: usize,
-) -> (Column, PandasDtype, Option<Vec<ValueKind>>) {
+pub(crate) fn infer_with_chunks(column: &Column, rows_per_chunk: usize) -> Inferred {
     let (typed, dtype) = infer_column(column);
     if dtype != PandasDtype::Str {
         return (typed, dtype, None);
@@ -163,7 +173,7 @@ fn parse_bool(s: &str) -> Option<bool> {
 }
 
 /// `[+-]digits` into an i64; `None` on anything else, including overflow.
-fn parse_i64(s: &str) -> Option<i64> {
+pub(crate) fn parse_i64(s: &str) -> Option<i64> {
     let bytes = s.as_bytes();
     let (negative, digits) = match bytes.first()? {
         b'-' => (true, &bytes[1..]),
@@ -192,7 +202,7 @@ fn parse_i64(s: &str) -> Option<i64> {
 /// A float as pandas' parser accepts it without surrounding whitespace:
 /// decimal/exponent forms and inf/infinity spellings. fast-float also reads
 /// "nan" spellings, which pandas does not (they are NA or text).
-fn parse_f64(s: &str) -> Option<f64> {
+pub(crate) fn parse_f64(s: &str) -> Option<f64> {
     fast_float2::parse::<f64, _>(s).ok().filter(|v| !v.is_nan())
 }
 
@@ -205,7 +215,7 @@ fn trim_c_space(s: &str) -> &str {
     s.trim_matches(|c: char| c.is_ascii() && is_c_space(c as u8))
 }
 
-fn is_plain_int(s: &str) -> bool {
+pub(crate) fn is_plain_int(s: &str) -> bool {
     let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
     !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }

@@ -57,6 +57,7 @@ mod ipc;
 mod read;
 mod records;
 mod source;
+mod typed;
 
 use std::path::Path;
 
@@ -192,18 +193,33 @@ fn parse(bytes: &[u8], name: &str, sep: u8, limits: &Limits) -> Result<LoadedTab
         .chain(header::column_names(&layout.header))
         .collect();
 
-    let raw = read::Body {
+    let body = read::Body {
         text,
         layout: &layout,
         sep,
         names: &names,
         index_columns,
         name,
-    }
-    .read_strings()?;
-    check_cells(raw.height(), data_columns, limits)?;
-
-    let typed = infer::infer_frame(&raw)?;
+    };
+    let rows_per_chunk = chunks::pandas_chunk_rows(names.len());
+    let fast = body.plain_body().and_then(|plain| {
+        let types = typed::sample_types(text, &layout, sep, names.len());
+        if types.iter().all(|t| *t == polars::prelude::DataType::String) {
+            return None;
+        }
+        typed::read_typed(&body, plain, &types, rows_per_chunk)
+    });
+    let typed = match fast {
+        Some((height, inferred)) => {
+            check_cells(height, data_columns, limits)?;
+            infer::assemble(height, inferred, rows_per_chunk)?
+        }
+        None => {
+            let raw = body.read_strings()?;
+            check_cells(raw.height(), data_columns, limits)?;
+            infer::infer_frame(&raw)?
+        }
+    };
     Ok(LoadedTable {
         frame: typed.frame,
         encoding: decoded.encoding,

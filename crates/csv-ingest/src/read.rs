@@ -103,17 +103,35 @@ impl Body<'_> {
     }
 
     fn polars_read(&self, bytes: &[u8]) -> PolarsResult<DataFrame> {
+        let types = vec![DataType::String; self.names.len()];
+        self.polars_read_as(bytes, &types, None)
+    }
+
+    /// The body read with polars as `types` (one per frame column). Typed
+    /// cells polars cannot parse become null (`ignore_errors`), so the
+    /// caller must check typed columns for nulls. `projection` limits the
+    /// columns built.
+    pub fn polars_read_as(
+        &self,
+        bytes: &[u8],
+        types: &[DataType],
+        projection: Option<Vec<usize>>,
+    ) -> PolarsResult<DataFrame> {
         let schema: Schema = self
             .names
             .iter()
-            .map(|n| Field::new(n.as_str().into(), DataType::String))
+            .zip(types)
+            .map(|(n, t)| Field::new(n.as_str().into(), t.clone()))
             .collect();
         let sep = self.sep;
+        let typed = types.iter().any(|t| *t != DataType::String);
         CsvReadOptions::default()
             .with_has_header(false)
             .with_schema(Some(Arc::new(schema)))
             .with_infer_schema_length(Some(0))
             .with_raise_if_empty(false)
+            .with_ignore_errors(typed)
+            .with_projection(projection.map(Arc::new))
             .map_parse_options(|p| {
                 p.with_separator(sep)
                     .with_quote_char(Some(b'"'))
@@ -121,6 +139,13 @@ impl Body<'_> {
             })
             .into_reader_with_file_handle(Cursor::new(bytes))
             .finish()
+    }
+
+    /// The body as-is, when polars reads it like pandas (see
+    /// `polars_reads_like_pandas`); `None` when it needs the rewrite.
+    pub fn plain_body(&self) -> Option<&[u8]> {
+        let body = &self.text[self.layout.body_start..];
+        self.polars_reads_like_pandas(body).then_some(body)
     }
 }
 

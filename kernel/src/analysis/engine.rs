@@ -47,6 +47,8 @@ pub struct Engine {
     pub interrupt: Arc<InterruptHandle>,
     state: Mutex<State>,
     store: OnceCell<Arc<ResilientStore>>,
+    /// Built once: a fresh HTTP/TLS client per question would cost milliseconds each time.
+    llm: std::sync::OnceLock<Result<Arc<super::llm::LlmClient>, String>>,
     pub notebook: String,
 }
 
@@ -94,8 +96,20 @@ impl Engine {
                 settings_warned: false,
             }),
             store: OnceCell::new(),
+            llm: std::sync::OnceLock::new(),
             notebook: session::notebook_id(),
         })
+    }
+
+    /// The model client (shared by every question of this kernel).
+    pub fn llm(&self) -> Result<Arc<super::llm::LlmClient>, String> {
+        self.llm
+            .get_or_init(|| {
+                super::llm::LlmClient::new(&self.settings)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
     }
 
     /// The history store, opened on first use (MongoDB when configured, else SQLite). The
@@ -456,6 +470,31 @@ impl Engine {
         ExecuteOutcome::ok()
     }
 
+    /// `%sandbox`: the containment layers the worker reported at start-up, plus the kernel's.
+    async fn sandbox_magic(&self, state: &mut State, sink: &OutputSink) -> ExecuteOutcome {
+        let report = match self.worker(state).await {
+            Ok(w) => w.call("sandbox_report", json!({}), None, None).await,
+            Err(e) => return fail_with(sink, &e.ename, e.evalue),
+        };
+        match report {
+            Ok(report) => {
+                let kernel =
+                    super::worker_client::kernel_layers(self.settings.max_execution_timeout);
+                sink.send(Output::DisplayData {
+                    data: crate::worker::sandbox::render(&report, &kernel),
+                    metadata: json!({"llm_analytics": {"role": "sandbox"}}),
+                    display_id: None,
+                });
+                ExecuteOutcome::ok()
+            }
+            Err(err) => {
+                let e = self.worker_failure(state, err).await;
+                sink.error(e.clone());
+                ExecuteOutcome::error(e)
+            }
+        }
+    }
+
     fn magic(&self, state: &mut State, name: &str, sink: &OutputSink) -> ExecuteOutcome {
         match name {
             "%help" | "%magics" => {
@@ -565,6 +604,9 @@ impl Backend for Engine {
             Cell::Load { path, name } => self.load(&mut state, &path, name, &sink).await,
             Cell::Magic { name, args } if name == "%history" => {
                 self.history_magic(&mut state, &args, &sink).await
+            }
+            Cell::Magic { name, .. } if name == "%sandbox" => {
+                self.sandbox_magic(&mut state, &sink).await
             }
             Cell::Magic { name, .. } => self.magic(&mut state, &name, &sink),
             Cell::Question { text, fresh } => {

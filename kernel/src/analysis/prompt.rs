@@ -12,6 +12,8 @@ const MAX_LISTED_COLUMNS: usize = 60;
 const MAX_GROUPED_CHARS: usize = 3_000;
 /// Each sample line is cut to this width; wide frames get a column subset anyway.
 const MAX_SAMPLE_LINE: usize = 220;
+/// The whole sample block stays within this many characters (wide frames wrap into blocks).
+const MAX_SAMPLE_CHARS: usize = 2_500;
 const MAX_NULL_LINES: usize = 40;
 
 pub const CODE_SYSTEM: &str = "You are a data analyst. Generate only executable Python code.";
@@ -133,10 +135,16 @@ fn sample_info(profile: &Value) -> String {
         .get("sample_text")
         .and_then(Value::as_str)
         .unwrap_or("No data available");
-    text.lines()
-        .map(|l| cut(l, MAX_SAMPLE_LINE))
-        .collect::<Vec<_>>()
-        .join("\n")
+    let mut out = String::new();
+    for line in text.lines().map(|l| cut(l, MAX_SAMPLE_LINE)) {
+        if out.len() + line.len() + 1 > MAX_SAMPLE_CHARS {
+            out.push_str("[... more sample columns omitted]");
+            break;
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out.trim_end().to_string()
 }
 
 /// The structure block for one dataset.
@@ -302,6 +310,16 @@ mod tests {
         assert!(wide.len() < 12_000, "prompt has {} chars", wide.len());
         assert_eq!(wide.len() + 2, wide_many_rows.len()); // only the row count's digits differ
         assert!(wide.contains("more columns"));
+    }
+
+    #[test]
+    fn wrapped_sample_blocks_are_capped() {
+        let mut p = profile(500, 50);
+        let block = format!("{}\n", "x".repeat(150)).repeat(400);
+        p["sample_text"] = json!(block);
+        let s = sample_info(&p);
+        assert!(s.len() <= MAX_SAMPLE_CHARS + 40, "{}", s.len());
+        assert!(s.ends_with("[... more sample columns omitted]"));
     }
 
     #[test]

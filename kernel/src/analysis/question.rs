@@ -219,8 +219,14 @@ fn fallback_interpretation(summary: &str) -> String {
     "Analysis completed successfully. The results are shown above.".into()
 }
 
+/// Markdown for model text: HTML escaped, and `$` escaped so frontends that typeset TeX
+/// (JupyterLab) show "$252.80" as money, not as the start of a formula.
+pub fn model_markdown(text: &str) -> String {
+    escape_html(text).replace('$', "\\\\$")
+}
+
 fn show_interpretation(sink: &OutputSink, text: &str, display_id: &str, first: bool) {
-    let data = json!({"text/markdown": escape_html(text), "text/plain": text});
+    let data = json!({"text/markdown": model_markdown(text), "text/plain": text});
     let metadata = role_metadata("interpretation");
     sink.send(if first {
         Output::DisplayData {
@@ -412,9 +418,9 @@ pub async fn ask(
     if settings.openai_api_key.is_none() && !settings.endpoint_is_local() {
         return fail(sink, "MissingApiKey", missing_key_message(engine));
     }
-    let llm = match LlmClient::new(settings) {
+    let llm = match engine.llm() {
         Ok(c) => c,
-        Err(e) => return fail(sink, "LLMError", e.to_string()),
+        Err(e) => return fail(sink, "LLMError", e),
     };
     let datasets: Vec<(String, Value)> = state
         .datasets
@@ -564,6 +570,14 @@ mod tests {
         assert_eq!(
             escape_html("<script>x</script> & **bold**"),
             "&lt;script&gt;x&lt;/script&gt; &amp; **bold**"
+        );
+    }
+
+    #[test]
+    fn dollars_are_not_typeset_as_math() {
+        assert_eq!(
+            model_markdown("from $5 to $7 <b>"),
+            r"from \\$5 to \\$7 &lt;b&gt;"
         );
     }
 

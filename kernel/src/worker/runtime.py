@@ -18,9 +18,11 @@ import json
 import keyword
 import linecache
 import math
+import os
 import pprint
 import re
 import sys
+import tempfile
 import threading
 import traceback
 import types
@@ -49,6 +51,9 @@ INTERPRETATION_STR_CHARS = 1_000  # the design doc's cut for results shown as pl
 PROFILE_CELL_CHARS = 40  # widest sample cell in a dataset profile's text
 PROFILE_LINE_WIDTH = 160  # the profile's sample text wraps its columns past this width
 FIGURE_DPI = 100
+MAX_CELL_OUTPUT_BYTES = 5_000_000  # output one cell or question may send, then one notice
+# The worker's private read-write directory (the kernel sets it; TMPDIR points there too).
+SCRATCH = os.environ.get("LLM_ANALYTICS_SCRATCH") or tempfile.gettempdir()
 
 _PANDAS_DEFAULTS = {"display.max_columns": 50, "display.width": 120}
 # pandas 3 stores text as "str"; "object", "string" and "category" cover older and explicit kinds.
@@ -61,6 +66,25 @@ DATASETS: dict = {}  # dataset name -> frame exactly as loaded
 _current_dataset = None  # name of the dataset bound to `df`
 _emit = None
 _writers: list = []
+_output = {"used": 0, "capped": False}  # this cell's output budget (see MAX_CELL_OUTPUT_BYTES)
+_dataset_files: dict = {}  # dataset name -> Arrow file, to reload a frame a question damaged
+
+
+def _sibling(name: str, filename: str) -> types.ModuleType:
+    """A module the worker embeds next to this one, or (in tests) loaded from its file."""
+    module = sys.modules.get(name)
+    if module is None:
+        import importlib.util
+
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), filename)
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return module
+
+
+_integrity = _sibling("llm_integrity", "integrity.py")
 
 
 # ---------------------------------------------------------------------------
@@ -79,6 +103,8 @@ def init(emit) -> None:
     _current_dataset = None
     NS.clear()
     NS.update(_base_namespace(), clear_output=clear_output)
+    plt.close(plt.figure())  # pyplot's lazy state exists before the first integrity baseline
+    _integrity.STATE.dirty = True
 
 
 def configure(settings: dict) -> None:
@@ -86,6 +112,7 @@ def configure(settings: dict) -> None:
     for name in _SETTING_NAMES:
         if name in settings:
             globals()[name] = _positive_int(name, settings[name])
+    _integrity.STATE.dirty = True
 
 
 def _positive_int(name, value) -> int:
@@ -110,13 +137,15 @@ def _base_namespace() -> dict:
         "plt": plt,
         "datetime": datetime,
         "display": display,
+        "SCRATCH": SCRATCH,
     }
 
 
 # The base names plus clear_output: no dataset binding, and no user variable copied into a
 # question, may shadow them.
 _RESERVED_NAMES = frozenset(
-    {"__name__", "__builtins__", "pd", "np", "plt", "datetime", "display", "clear_output"}
+    {"__name__", "__builtins__", "pd", "np", "plt", "datetime", "display", "clear_output",
+     "SCRATCH"}
 )
 
 
@@ -134,7 +163,47 @@ def dataset_names() -> list:
 
 
 def namespace_names() -> list:
-    return sorted(name for name in NS if not name.startswith("_"))
+    return sorted(name for name in NS if not name.startswith("_") and name != "SCRATCH")
+
+
+def sandbox_report() -> dict:
+    """The containment layers: the worker's (recorded before Python started) and this module's."""
+    try:
+        import _llm_channel
+
+        report = json.loads(_llm_channel.SANDBOX)
+    except (ImportError, AttributeError, ValueError):
+        report = {"layers": [], "limits": [], "scratch": SCRATCH}
+    report.setdefault("layers", []).extend([
+        {"name": "output cap", "active": True,
+         "detail": f"{MAX_CELL_OUTPUT_BYTES // 1_000_000} MB of output per cell or question, then one notice"},
+        {"name": "integrity", "active": True,
+         "detail": "after each question: library state (module and class attributes, pandas options, "
+                   "sys hooks, signal handlers, environment) restored, loaded data checked and "
+                   "reloaded if changed; questions cannot start threads"},
+    ])
+    return report
+
+
+def _reset_output_budget() -> None:
+    _output["used"] = 0
+    _output["capped"] = False
+
+
+def _take_output(size: int) -> int:
+    """How much of `size` may still be sent in this cell (the rest is dropped)."""
+    left = MAX_CELL_OUTPUT_BYTES - _output["used"]
+    _output["used"] += size
+    return max(0, min(size, left))
+
+
+def _output_capped() -> None:
+    """Say once per cell that output was dropped."""
+    if not _output["capped"]:
+        _output["capped"] = True
+        limit = MAX_CELL_OUTPUT_BYTES // 1_000_000
+        _emit("stream", {"name": "stderr",
+                         "text": f"\n[output truncated: this cell produced more than {limit} MB of output]\n"})
 
 
 # ---------------------------------------------------------------------------
@@ -150,6 +219,7 @@ class _StreamWriter(io.TextIOBase):
         super().__init__()
         self.stream_name = stream_name
         self._pending: list = []
+        self._size = 0  # characters pending
         self._lock = threading.Lock()
 
     def writable(self) -> bool:
@@ -161,16 +231,25 @@ class _StreamWriter(io.TextIOBase):
     def write(self, text) -> int:
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        size = len(text)
+        allowed = _take_output(size)
+        shown = text if allowed == size else text[:allowed]
         with self._lock:
-            self._pending.append(text)
-        if "\n" in text:
+            if shown:
+                self._pending.append(shown)
+                self._size += len(shown)
+            big = self._size > 65536
+        if "\n" in shown or big or allowed < size:
             self.flush()
-        return len(text)
+        if allowed < size:
+            _output_capped()
+        return size
 
     def flush(self) -> None:
         with self._lock:  # take the text under the lock, emit outside it
             text = "".join(self._pending)
             self._pending.clear()
+            self._size = 0
         if text:
             _emit("stream", {"name": self.stream_name, "text": text})
 
@@ -183,6 +262,12 @@ def _flush_streams() -> None:
 def _send(kind: str, payload: dict) -> None:
     """Emit an event after any pending stream text, so outputs keep their order."""
     _flush_streams()
+    data = payload.get("data")
+    if isinstance(data, dict):
+        size = sum(len(v) if isinstance(v, str) else 64 for v in data.values())
+        if _take_output(size) < size:
+            _output_capped()
+            return
     _emit(kind, payload)
 
 
@@ -364,6 +449,8 @@ def run_cell(code: str, execution_count: int) -> dict:
     """Run a %%python cell in NS like IPython; the last expression's value is the result."""
     filename = f"<cell-{execution_count}>"
     _remember_source(filename, code)
+    _reset_output_budget()
+    _integrity.STATE.dirty = True  # the user's own changes become the questions' baseline
     try:
         _execute(code, filename)
         outcome = {"status": "ok"}
@@ -441,8 +528,10 @@ def _register_dataset(name: str, ipc_path: str, make_current: bool) -> pd.DataFr
     global _current_dataset
     import arrow_bridge  # the worker's sibling module; imported on first use to keep init fast
 
-    frame = arrow_bridge.read_ipc_to_pandas(ipc_path)
+    frame = _integrity.seal_frame(arrow_bridge.read_ipc_to_pandas(ipc_path))
     DATASETS[name] = frame
+    _dataset_files[name] = ipc_path
+    _integrity.STATE.dirty = True
     view = frame.copy(deep=False)  # cells change their own copy; the registry stays as loaded
     if _bindable(name):
         NS[name] = view
@@ -457,10 +546,20 @@ def _bindable(name: str) -> bool:
     return name.isidentifier() and not keyword.iskeyword(name) and name not in _RESERVED_NAMES
 
 
+# Wide tables: the profile shows this many columns (all are still listed in "columns").
+PROFILE_MAX_COLUMNS = 40
+
+
 def _profile(name: str, frame: pd.DataFrame, source: str) -> dict:
-    sample = frame.head(DEFAULT_SAMPLE_ROWS)
+    shown = frame.iloc[:, :PROFILE_MAX_COLUMNS]
+    sample = shown.head(DEFAULT_SAMPLE_ROWS)
     overview = _column_overview(frame)
     sample_text = sample.to_string(max_colwidth=PROFILE_CELL_CHARS, line_width=PROFILE_LINE_WIDTH)
+    hidden = frame.shape[1] - shown.shape[1]
+    if hidden:
+        sample_text += f"\n[sample shows the first {shown.shape[1]} of {frame.shape[1]} columns]"
+    shown_overview = overview.head(PROFILE_MAX_COLUMNS)
+    more = f"\n... and {hidden} more columns" if hidden else ""
     return {
         "name": name,
         "source": source,
@@ -472,8 +571,8 @@ def _profile(name: str, frame: pd.DataFrame, source: str) -> dict:
         "categorical_columns": _column_names(frame.select_dtypes(include=_TEXT_DTYPES)),
         "sample_text": sample_text,
         "sample_records": _records(sample),
-        "html": _profile_html(overview, sample),
-        "text": f"{overview.to_string(index=False)}\n\n{sample_text}",
+        "html": _profile_html(shown_overview, sample, hidden),
+        "text": f"{shown_overview.to_string(index=False)}{more}\n\n{sample_text}",
         "memory_bytes": int(frame.memory_usage(deep=False).sum()),
     }
 
@@ -494,8 +593,9 @@ def _column_overview(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _profile_html(overview: pd.DataFrame, sample: pd.DataFrame) -> str:
-    tables = overview.to_html(index=False, escape=True, border=0) + sample.to_html(escape=True, border=0)
+def _profile_html(overview: pd.DataFrame, sample: pd.DataFrame, hidden: int = 0) -> str:
+    note = f"<p>... and {hidden} more columns (the profile shows the first {len(overview)}).</p>" if hidden else ""
+    tables = overview.to_html(index=False, escape=True, border=0) + note + sample.to_html(escape=True, border=0)
     return f'<div class="llm-analytics-profile">{tables}</div>'
 
 
@@ -541,22 +641,54 @@ def run_question(code: str, execution_count: int) -> dict:
     """Run model code in a fresh namespace; report its `result` variable or its failure."""
     filename = f"<question-{execution_count}>"
     _remember_source(filename, code)
-    namespace = _question_namespace()
-    with matplotlib.rc_context():  # style changes end with the question
-        try:
-            exec(compile(code, filename, "exec"), namespace)
-            outcome = _publish_question_result(namespace.get("result"))
-        except BaseException as exc:  # reported to the kernel, which may retry; never raised
-            outcome = _question_failure(exc, filename)
-        finally:
-            plt.close("all")
-            _flush_streams()
+    _reset_output_budget()
+    reset_question_state()
+    saved = _begin_question()
+    try:
+        namespace = _question_namespace()
+        with matplotlib.rc_context():  # style changes end with the question
+            try:
+                exec(compile(code, filename, "exec"), namespace)
+                outcome = _publish_question_result(namespace.get("result"))
+            except BaseException as exc:  # reported to the kernel, which may retry; never raised
+                outcome = _question_failure(exc, filename)
+            finally:
+                plt.close("all")
+                _flush_streams()
+    finally:
+        _end_question(saved)
     return outcome
+
+
+def _begin_question() -> tuple:
+    """What the question may change that we restore by hand: namespaces and datasets."""
+    _integrity.STATE.begin_question()
+    prints = {name: _integrity.fingerprint(frame) for name, frame in DATASETS.items()}
+    return dict(NS), dict(DATASETS), _current_dataset, prints
+
+
+def _end_question(saved: tuple) -> None:
+    """Undo what the question changed (library state, namespaces, data), cheaply."""
+    global _current_dataset
+    _integrity.STATE.end_question()
+    reset_question_state()
+    ns, datasets, current, prints = saved
+    _current_dataset = current
+    for registry, before in ((NS, ns), (DATASETS, datasets)):
+        if registry.keys() != before.keys() or any(registry[k] is not v for k, v in before.items()):
+            registry.clear()
+            registry.update(before)
+    for name, frame in list(DATASETS.items()):
+        if name in prints and _integrity.fingerprint(frame) != prints[name]:
+            # A question reached the loaded frame itself: load it again from its Arrow file.
+            _register_dataset(name, _dataset_files[name], make_current=name == current)
+            _integrity.STATE.restored.append(f"dataset:{name}")
 
 
 def _question_namespace() -> dict:
     """Base names, the user's variables and datasets as copies a question cannot change."""
     namespace = _base_namespace()
+    namespace["display"] = _question_display
     namespace.update(
         (name, _isolated(value)) for name, value in NS.items() if _is_user_variable(name, value)
     )
@@ -646,9 +778,29 @@ def _failure_location(exc: BaseException, filename: str) -> tuple:
     return (frames[-1].lineno, frames[-1].line) if frames else (None, None)
 
 
+def _question_display(*objs, **_options) -> None:
+    """display() for generated code: tables, figures and plain text; never HTML of its own."""
+    for obj in objs:
+        if isinstance(obj, (pd.DataFrame, pd.Series, matplotlib.figure.Figure)):
+            data, _ = mime_bundle(obj)
+        else:
+            data = {"text/plain": _cap_text(_safe_repr(obj))}
+        _send("display_data", {"data": data, "metadata": _result_metadata({})})
+
+
+def _safe_repr(obj) -> str:
+    try:
+        return repr(obj)
+    except Exception as exc:  # a broken __repr__ must not hide the output
+        return f"<{type(obj).__name__} object: repr() failed with {type(exc).__name__}>"
+
+
 def friendly_error(exc: BaseException) -> str:
     """The design doc's wording for a failed question."""
     ename, evalue = type(exc).__name__, _safe_str(exc)
+    if isinstance(exc, MemoryError):
+        return ("Out of memory: the analysis needed more memory than the worker's limit "
+                "(see %sandbox); try a smaller selection of the data")
     if isinstance(exc, NameError) and "is not defined" in evalue:
         return f"Variable or function not found: {evalue}"
     if isinstance(exc, KeyError):
@@ -1007,6 +1159,7 @@ def _next_indent(line: str) -> str:
 def user_expressions(expressions: dict) -> dict:
     """Evaluate execute_request user_expressions in the user namespace, as ipykernel does."""
     out = {}
+    _integrity.STATE.dirty = True
     for name, expr in (expressions or {}).items():
         try:
             data, metadata = mime_bundle(eval(expr, NS))  # noqa: S307 - the user's own expression

@@ -1,0 +1,253 @@
+"""Benchmark suite: llm-analytics beside ipykernel + pandas, in the same run on the same machine.
+
+Prints one markdown table of medians and ratios (timings are noisy on shared machines:
+compare ratios from one run, never absolute numbers across runs).
+
+    python bench/bench.py [--runs 5] [--big]      # --big adds a ~1 GB CSV
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from jupyter_client.manager import KernelManager
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from fake_llm import FakeLLM  # noqa: E402
+
+CACHE = Path(os.environ.get("LLM_ANALYTICS_BENCH_DATA", Path.home() / ".cache/llm-analytics-bench"))
+
+
+def make_csv(path: Path, mb: int, cols: int = 8) -> Path:
+    """Mixed int, float, text columns, ~mb megabytes, deterministic."""
+    if path.exists():
+        return path
+    rng = np.random.default_rng(42)
+    rows_per_chunk = 200_000
+    path.parent.mkdir(parents=True, exist_ok=True)
+    words = np.array(["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"])
+    with open(path, "w") as f:
+        header = True
+        while f.tell() < mb * 1_000_000:
+            n = rows_per_chunk
+            data = {}
+            for c in range(cols):
+                kind = c % 3
+                if kind == 0:
+                    data[f"int_{c}"] = rng.integers(0, 1_000_000, n)
+                elif kind == 1:
+                    data[f"float_{c}"] = rng.normal(100, 25, n).round(4)
+                else:
+                    data[f"text_{c}"] = words[rng.integers(0, len(words), n)]
+            pd.DataFrame(data).to_csv(f, header=header, index=False)
+            header = False
+    return path
+
+
+def make_wide(path: Path, cols: int, rows: int) -> Path:
+    if not path.exists():
+        rng = np.random.default_rng(7)
+        pd.DataFrame(rng.integers(0, 100, (rows, cols)), columns=[f"measure_{i}" for i in range(cols)]).to_csv(path, index=False)
+    return path
+
+
+class Kernel:
+    def __init__(self, name: str, env: dict | None = None, cwd: str | None = None):
+        self.km = KernelManager(kernel_name=name)
+        t0 = time.perf_counter()
+        self.km.start_kernel(env=env or dict(os.environ), cwd=cwd)
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        msg_id = self.kc.kernel_info()
+        while self.kc.get_shell_msg(timeout=60)["parent_header"].get("msg_id") != msg_id:
+            pass
+        self.spawn_s = time.perf_counter() - t0
+        self.kc.wait_for_ready(timeout=60)
+
+    def run(self, code: str, timeout: float = 600) -> tuple[float, dict]:
+        t0 = time.perf_counter()
+        msg_id = self.kc.execute(code)
+        while True:
+            m = self.kc.get_iopub_msg(timeout=timeout)
+            if (m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "status"
+                    and m["content"]["execution_state"] == "idle"):
+                break
+        reply = self.kc.get_shell_msg(timeout=timeout)
+        return time.perf_counter() - t0, reply["content"]
+
+    def rss_mb(self) -> float:
+        """RSS of the kernel process and all its descendants (the worker)."""
+        pid = self.km.provisioner.process.pid
+        total, stack = 0, [pid]
+        while stack:
+            p = stack.pop()
+            try:
+                for line in open(f"/proc/{p}/status"):
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+                for task in os.listdir(f"/proc/{p}/task"):
+                    kids = open(f"/proc/{p}/task/{task}/children").read().split()
+                    stack.extend(int(k) for k in kids)
+            except FileNotFoundError:
+                pass
+        return total / 1024
+
+    def close(self):
+        self.kc.stop_channels()
+        self.km.shutdown_kernel(now=True)
+
+
+def median(xs):
+    return statistics.median(xs)
+
+
+def rows_table(rows):
+    print("| metric | llm-analytics | alternative | ratio | goal |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+
+
+def bench_startup(runs):
+    ours, theirs, ours_cell, theirs_cell = [], [], [], []
+    for _ in range(runs):
+        for name, spawn, cell, code in (("llm-analytics", ours, ours_cell, "%%python\n1 + 1"),
+                                         ("python3", theirs, theirs_cell, "1 + 1")):
+            k = Kernel(name)
+            spawn.append(k.spawn_s)
+            k.run(code)
+            cell.extend(k.run(code)[0] for _ in range(20))
+            k.close()
+    return [
+        ["spawn -> kernel_info_reply", f"{median(ours)*1e3:.0f} ms", f"ipykernel {median(theirs)*1e3:.0f} ms",
+         f"{median(ours)/median(theirs):.2f}x", "<= 0.2x"],
+        ["trivial cell (`%%python 1 + 1` vs `1 + 1`)", f"{median(ours_cell)*1e3:.2f} ms",
+         f"ipykernel {median(theirs_cell)*1e3:.2f} ms", f"{median(ours_cell)/median(theirs_cell):.2f}x", "<= 1.0x"],
+    ]
+
+
+def bench_load(runs, sizes):
+    out = []
+    ours_k = Kernel("llm-analytics")
+    ipy = Kernel("python3")
+    ipy.run("import pandas as pd")
+    for label, path in sizes:
+        ours = [ours_k.run(f"%load {path} as data")[0] for _ in range(runs)]
+        c_engine = [ipy.run(f"df = pd.read_csv({str(path)!r})")[0] for _ in range(runs)]
+        arrow = [ipy.run(f"df = pd.read_csv({str(path)!r}, engine='pyarrow')")[0] for _ in range(runs)]
+        out.append([f"`%load` {label} vs `pd.read_csv` (C)", f"{median(ours):.3f} s", f"{median(c_engine):.3f} s",
+                    f"{median(ours)/median(c_engine):.2f}x", "<= 1.0x"])
+        out.append([f"`%load` {label} vs `pd.read_csv(engine='pyarrow')`", f"{median(ours):.3f} s",
+                    f"{median(arrow):.3f} s", f"{median(ours)/median(arrow):.2f}x", "(report)"])
+    ours_k.close()
+    ipy.close()
+    return out
+
+
+def bench_memory(path_100):
+    ours = Kernel("llm-analytics")
+    ours.run("%%python\n1")
+    ours.run(f"%load {path_100} as data")
+    ours_rss = ours.rss_mb()
+    ipy = Kernel("python3")
+    ipy.run(f"import pandas as pd\ndf = pd.read_csv({str(path_100)!r})")
+    ipy_rss = ipy.rss_mb()
+    ipy.close()
+    # Respawn: kill the worker from inside; the cell returns once a new worker has the data back.
+    base = median([ours.run("%%python\n1")[0] for _ in range(3)])
+    respawn = [ours.run("%%python\nimport os\nos.kill(os.getpid(), 9)")[0] - base for _ in range(3)]
+    ok = ours.run("%%python\nlen(data)")[1]["status"] == "ok"
+    ours.close()
+    return [
+        ["RSS after loading 100 MB (kernel + worker vs ipykernel after read_csv)", f"{ours_rss:.0f} MB",
+         f"{ipy_rss:.0f} MB", f"{ours_rss/ipy_rss:.2f}x", "<= 1.3x"],
+        ["worker respawn with 100 MB restored (crash -> data back)", f"{median(respawn):.3f} s" + ("" if ok else " (data NOT restored!)"),
+         "-", "-", "<= 1 s"],
+    ]
+
+
+def bench_datasets(path_10, n=4):
+    k = Kernel("llm-analytics")
+    k.run("%%python\n1")
+    before = k.rss_mb()
+    steps = []
+    for i in range(n):
+        k.run(f"%load {path_10} as d{i}")
+        steps.append(k.rss_mb())
+    k.close()
+    per = (steps[-1] - before) / n
+    size = path_10.stat().st_size / 1e6
+    return [["memory per loaded dataset (10 MB CSV, 4 loaded)", f"{per:.0f} MB each", f"CSV is {size:.0f} MB", "-", "(report)"]]
+
+
+def bench_question(runs, path_10, wide_paths):
+    code = "result = df.groupby('text_2')['float_1'].mean()"
+    with FakeLLM() as llm:
+        llm.script(rules=[{"match": "The user asked:", "reply": {"content": "Fine."}, "times": None},
+                          {"match": "Current question:", "reply": {"content": f"```python\n{code}\n```"}}])
+        env = dict(os.environ, OPENAI_BASE_URL=llm.base_url, OPENAI_API_KEY="bench", LLM_ANALYTICS_REPLAY="0",
+                   LLM_ANALYTICS_DATA_DIR=tempfile.mkdtemp())
+        k = Kernel("llm-analytics", env=env)
+        k.run(f"%load {path_10}")
+        k.run("%%python\n" + code.replace("result = ", ""))
+        q, p = [], []
+        for i in range(runs * 4):
+            q.append(k.run(f"mean float by text, run {i}")[0])
+            p.append(k.run("%%python\n" + code.replace("result = ", ""))[0])
+        overhead = median([a - b for a, b in zip(q, p)])
+        k.close()
+        sizes = []
+        for label, path in wide_paths:
+            # A fresh kernel per table: the prompt describes every loaded dataset.
+            k = Kernel("llm-analytics", env=dict(env, LLM_ANALYTICS_DATA_DIR=tempfile.mkdtemp()))
+            n_before = len(llm.requests)
+            k.run(f"%load {path}")
+            k.run(f"mean of the first measure ({label})")
+            reqs = [r for r in llm.requests[n_before:] if "Current question:" in str(r.get("json", r))]
+            prompt = reqs[0]["json"]["messages"][-1]["content"] if reqs else ""
+            sizes.append((label, len(prompt)))
+            k.close()
+    rows = [["question overhead with a zero-latency model (question cell - same code in %%python)",
+             f"{overhead*1e3:.1f} ms", "-", "-", "<= 30 ms"]]
+    for label, chars in sizes:
+        rows.append([f"prompt size, {label}", f"~{chars // 4} tokens ({chars} chars)", "-", "-",
+                     "<= 3000 tokens at 2000 columns, independent of rows"])
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--big", action="store_true", help="also load a ~1 GB CSV")
+    args = ap.parse_args()
+    p10 = make_csv(CACHE / "mixed_10mb.csv", 10)
+    p100 = make_csv(CACHE / "mixed_100mb.csv", 100)
+    sizes = [("~10 MB", p10), ("~100 MB", p100)]
+    if args.big:
+        sizes.append(("~1 GB", make_csv(CACHE / "mixed_1gb.csv", 1000)))
+    wide = [("20 columns x 1k rows", make_wide(CACHE / "wide_20x1k.csv", 20, 1000)),
+            ("20 columns x 1M rows", make_wide(CACHE / "wide_20x1m.csv", 20, 1_000_000)),
+            ("200 columns x 1k rows", make_wide(CACHE / "wide_200x1k.csv", 200, 1000)),
+            ("2000 columns x 1k rows", make_wide(CACHE / "wide_2000x1k.csv", 2000, 1000))]
+    rows = []
+    rows += bench_startup(args.runs)
+    rows += bench_load(args.runs, sizes)
+    rows += bench_memory(p100)
+    rows += bench_datasets(p10)
+    rows += bench_question(args.runs, p10, wide)
+    import platform
+    print(f"Machine: {os.cpu_count()} cores, {platform.platform()}; pandas {pd.__version__}; "
+          f"date {time.strftime('%Y-%m-%d')}; medians of {args.runs}+ runs\n")
+    rows_table(rows)
+
+
+if __name__ == "__main__":
+    main()
