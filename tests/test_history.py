@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -1022,6 +1022,33 @@ def test_history_all_covers_every_session_of_the_notebook(
     assert set(rows[1]["data"].split(", ")) == {"sales.csv", "returns.csv"}, rows
 
 
+def test_switching_data_switches_the_conversation(kernel_factory, fake_llm, tmp_path,
+                                                  sales_csv):
+    """Replacing the data (same dataset name, other content) starts another session; loading
+    the first file again brings its conversation back. --all shows both."""
+    csv, frame = sales_csv
+    other = tmp_path / "q2" / "sales.csv"
+    other_frame = write_csv(make_sales(n=30, seed=5), other)
+    script_model(fake_llm)
+    _, kc = kernel_factory(env=env_for(fake_llm.base_url, tmp_path))
+    load(kc, csv)
+    ask_ok(kc, Q_TOTAL)
+    load(kc, other)  # replaces `sales`
+    out, _ = ask_ok(kc, Q_ORDERS)
+    assert result_value(out) == EXPECTED[Q_ORDERS](other_frame)
+    assert "Previous conversation context:" not in code_prompt_for(fake_llm, Q_ORDERS)
+    assert history_questions(kc) == [Q_ORDERS]
+    rows = history_rows(history(kc, "--all")[0])
+    assert [(r["data"], r["question"]) for r in rows] == [
+        ("sales.csv", Q_TOTAL), ("sales.csv", Q_ORDERS)], rows
+
+    load(kc, csv)  # back to the first data
+    assert history_questions(kc) == [Q_TOTAL]
+    out, _ = ask_ok(kc, Q_AVG_QTY)
+    assert result_value(out) == pytest.approx(EXPECTED[Q_AVG_QTY](frame))
+    assert context_questions(code_prompt_for(fake_llm, Q_AVG_QTY)) == [Q_TOTAL]
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "mongo"])
 def test_history_all_keeps_exchanges_beyond_the_conversation_cap(
         kernel_factory, fake_llm, tmp_path, sales_csv, mongo_servers, backend):
@@ -1386,11 +1413,13 @@ def test_graceful_shutdown_sends_pending_history_to_mongodb(
         kc.stop_channels()
     finally:
         proxy.close()
-    # another machine (empty data dir), same database
+    # another machine (empty data dir), same database: the audit trail (%history --all,
+    # replay lookups) must have the exchange the user saw
     _, kc2 = kernel_factory(env=dict(env, LLM_ANALYTICS_DATA_DIR=str(tmp_path / "desktop"),
                                      MONGODB_URL=srv.url))
-    load(kc2, csv)
-    assert history_questions(kc2) == [Q_TOTAL]
+    assert history_questions(kc2, "--all") == [Q_TOTAL]
+    if pymongo is not None:
+        assert wait_for_documents(srv.url, db, "exchanges", 1, timeout=3) == 1
 
 
 def timed_session(kc, csv: Path, questions) -> tuple[list[float], str, list]:

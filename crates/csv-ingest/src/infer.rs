@@ -139,7 +139,14 @@ fn infer_column(column: &Column) -> (Column, PandasDtype) {
 
 /// pandas' default `na_values` (empty fields are already null from polars).
 fn is_na(s: &str) -> bool {
+    // Every spelling is at most 8 bytes and starts with one of these bytes;
+    // most text fails here without the full comparison.
+    let first_fits = s
+        .as_bytes()
+        .first()
+        .is_none_or(|b| matches!(b, b'#' | b'-' | b'1' | b'<' | b'N' | b'n'));
     s.len() <= 8
+        && first_fits
         && matches!(
             s.as_bytes(),
             b"" | b"#N/A"

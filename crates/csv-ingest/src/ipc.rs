@@ -1,20 +1,20 @@
 //! Arrow IPC file output for the Python bridge (`arrow_bridge.py`).
 
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use polars::prelude::*;
+use polars_arrow::bitmap::{Bitmap, MutableBitmap};
 use polars_arrow::datatypes::Metadata;
+use polars_arrow::io::ipc::write::schema::serialize_schema;
+use polars_arrow::io::ipc::write::{default_ipc_fields, schema_to_bytes};
+use polars_arrow_format::ipc;
+use polars_arrow_format::ipc::planus::Builder;
 use rayon::prelude::*;
 
 use crate::{LoadError, LoadedTable, MixedColumn};
-
-/// Rows per Arrow record batch. Batches keep the writer's encode buffer
-/// small and reused instead of one buffer the size of the file.
-const BATCH_ROWS: usize = 1 << 16;
-/// Upper bound on batches x columns.
-const MAX_COLUMN_BATCHES: usize = 1 << 14;
 
 /// Schema metadata key: comma-separated pandas dtype per frame column.
 pub const PANDAS_DTYPES_KEY: &str = "csv_ingest.pandas_dtypes";
@@ -31,23 +31,8 @@ pub(crate) fn write(table: &mut LoadedTable, out: &Path) -> Result<u64, LoadErro
         message,
     };
     let file = File::create(out).map_err(|e| fail(e.to_string()))?;
-    let mut buffered = BufWriter::with_capacity(1 << 20, file);
-    let mut batched = aligned_batches(&table.frame).map_err(|e| fail(e.to_string()))?;
-    // Uncompressed so Python can memory-map the buffers; the oldest compat
-    // level writes large_string, the layout pandas' `str` dtype uses, so
-    // Python does not convert from string_view.
-    let mut writer = IpcWriter::new(&mut buffered)
-        .with_compression(None)
-        .with_compat_level(CompatLevel::oldest());
-    writer.set_custom_schema_metadata(Arc::new(schema_metadata(table)));
-    writer
-        .finish(&mut batched)
-        .map_err(|e| fail(e.to_string()))?;
-    let file = buffered
-        .into_inner()
-        .map_err(|e| fail(e.error().to_string()))?;
-    let size = file.metadata().map_err(|e| fail(e.to_string()))?.len();
-    Ok(size)
+    let metadata = schema_metadata(table);
+    write_file(&table.frame, &metadata, &file).map_err(|e| fail(e.to_string()))
 }
 
 fn schema_metadata(table: &LoadedTable) -> Metadata {
@@ -76,98 +61,320 @@ fn mixed_columns_entry(mixed: &[MixedColumn]) -> String {
     entries.join(";")
 }
 
-/// The frame cut into record batches, every column cut at the same rows
-/// (the IPC writer requires aligned chunks). Slicing is zero-copy; a piece
-/// is only concatenated if it spans two chunks of its column.
-fn aligned_batches(frame: &DataFrame) -> PolarsResult<DataFrame> {
-    let lengths = batch_lengths(frame);
-    let columns = frame
-        .columns()
-        .par_iter()
-        .map(|column| {
-            let series = column.as_materialized_series();
-            let mut pieces = batch_ranges(&lengths)
-                .map(|(offset, len)| series.slice(offset as i64, len).rechunk());
-            let mut out = pieces.next().unwrap_or_else(|| series.clone());
-            for piece in pieces {
-                out.append(&piece)?;
-            }
-            Ok(out.into_column())
-        })
-        .collect::<PolarsResult<Vec<Column>>>()?;
-    DataFrame::new(frame.height(), columns)
+/// Arrow's file magic, padded to 8 bytes at the start of the file.
+const MAGIC: &[u8; 6] = b"ARROW1";
+/// Body buffers start on 64-byte boundaries (Arrow's recommendation; numpy
+/// views of the mapped file need at least 8).
+const ALIGN: usize = 64;
+
+/// One column's body buffers, in Arrow's order: validity, then values
+/// (primitive / boolean) or offsets and data (large_string).
+struct ColumnLayout {
+    null_count: usize,
+    /// Byte lengths of the buffers (unpadded).
+    buffers: Vec<usize>,
 }
 
-/// The reader's chunking when all multi-chunk columns share it (then
-/// nothing is concatenated), else `BATCH_ROWS`-row batches; merged so that
-/// there are at most `MAX_COLUMN_BATCHES / width` batches, because each
-/// column of each batch has a fixed cost (a wide table read in many small
-/// chunks would otherwise write mostly metadata).
-fn batch_lengths(frame: &DataFrame) -> Vec<usize> {
-    let max_batches = (MAX_COLUMN_BATCHES / frame.width().max(1)).max(1);
-    merge_lengths(&base_lengths(frame), max_batches)
+fn padded(len: usize) -> usize {
+    len.div_ceil(ALIGN) * ALIGN
 }
 
-fn base_lengths(frame: &DataFrame) -> Vec<usize> {
-    let mut chunked = frame
+/// The whole frame as one record batch, written straight from the column
+/// chunks: no concatenation, no encoded copy of the body in memory. One
+/// batch means each numeric column is a single contiguous buffer, which
+/// the Python side maps as a numpy array without copying.
+fn write_file(frame: &DataFrame, metadata: &Metadata, file: &File) -> PolarsResult<u64> {
+    let schema = frame.schema().to_arrow(CompatLevel::oldest());
+    let ipc_fields = default_ipc_fields(schema.iter_values());
+    let layouts: Vec<ColumnLayout> = frame.columns().par_iter().map(layout).collect();
+
+    let mut nodes = Vec::with_capacity(layouts.len());
+    let mut buffers = Vec::new();
+    let mut body_len = 0usize;
+    for column in &layouts {
+        nodes.push(ipc::FieldNode {
+            length: frame.height() as i64,
+            null_count: column.null_count as i64,
+        });
+        for &len in &column.buffers {
+            buffers.push(ipc::Buffer {
+                offset: body_len as i64,
+                length: len as i64,
+            });
+            body_len += padded(len);
+        }
+    }
+
+    let mut head = PosWriter::new(file, 0);
+    head.write_all(MAGIC)?;
+    head.write_all(&[0, 0])?;
+    let mut position = MAGIC.len() + 2;
+    let schema_message = schema_to_bytes(&schema, &ipc_fields, Some(metadata));
+    position += write_message_header(&mut head, &schema_message)?;
+
+    let batch = ipc::Message {
+        version: ipc::MetadataVersion::V5,
+        header: Some(ipc::MessageHeader::RecordBatch(Box::new(
+            ipc::RecordBatch {
+                length: frame.height() as i64,
+                nodes: Some(nodes),
+                buffers: Some(buffers),
+                compression: None,
+                variadic_buffer_counts: None,
+            },
+        ))),
+        body_length: body_len as i64,
+        custom_metadata: None,
+    };
+    let batch_message = Builder::new().finish(&batch, None).to_vec();
+    let block_offset = position;
+    let meta_len = write_message_header(&mut head, &batch_message)?;
+    head.flush()?;
+    let body_start = block_offset + meta_len;
+
+    // Columns go to their own ranges of the file, in parallel.
+    let starts = layouts.iter().scan(body_start, |start, layout| {
+        let here = *start;
+        *start += layout.buffers.iter().map(|&len| padded(len)).sum::<usize>();
+        Some(here)
+    });
+    let jobs: Vec<(&Column, &ColumnLayout, usize)> = frame
         .columns()
         .iter()
-        .filter(|c| c.n_chunks() > 1)
-        .map(|c| {
-            c.as_materialized_series()
-                .chunk_lengths()
-                .collect::<Vec<_>>()
-        });
-    if let Some(first) = chunked.next() {
-        if chunked.all(|lengths| lengths == first) {
-            return first;
+        .zip(&layouts)
+        .zip(starts)
+        .map(|((column, layout), start)| (column, layout, start))
+        .collect();
+    jobs.into_par_iter()
+        .map(|(column, layout, start)| {
+            let mut out = PosWriter::new(file, start);
+            let written = write_column(column, layout, &mut out)?;
+            out.flush()?;
+            let expected: usize = layout.buffers.iter().map(|&len| padded(len)).sum();
+            polars_ensure!(
+                written == expected,
+                ComputeError: "column {} wrote {written} bytes, not {expected}", column.name()
+            );
+            Ok(())
+        })
+        .collect::<PolarsResult<()>>()?;
+
+    // End-of-stream marker, then the footer.
+    let mut tail = PosWriter::new(file, body_start + body_len);
+    tail.write_all(&[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0])?;
+    let footer = ipc::Footer {
+        version: ipc::MetadataVersion::V5,
+        schema: Some(Box::new(serialize_schema(
+            &schema,
+            &ipc_fields,
+            Some(metadata),
+        ))),
+        dictionaries: Some(vec![]),
+        record_batches: Some(vec![ipc::Block {
+            offset: block_offset as i64,
+            meta_data_length: meta_len as i32,
+            body_length: body_len as i64,
+        }]),
+        custom_metadata: None,
+    };
+    let mut builder = Builder::new();
+    let footer = builder.finish(&footer, None);
+    tail.write_all(footer)?;
+    tail.write_all(&(footer.len() as i32).to_le_bytes())?;
+    tail.write_all(MAGIC)?;
+    tail.flush()?;
+    Ok(tail.position())
+}
+
+/// Buffered writes at a fixed place in the file (`pwrite`), so columns can
+/// be written concurrently. Large writes skip the buffer.
+struct PosWriter<'a> {
+    file: &'a File,
+    position: u64,
+    buffer: Vec<u8>,
+}
+
+impl<'a> PosWriter<'a> {
+    const CAPACITY: usize = 1 << 18;
+
+    fn new(file: &'a File, position: usize) -> Self {
+        PosWriter {
+            file,
+            position: position as u64,
+            buffer: Vec::with_capacity(Self::CAPACITY),
         }
     }
-    let height = frame.height();
-    (0..height)
-        .step_by(BATCH_ROWS)
-        .map(|offset| BATCH_ROWS.min(height - offset))
-        .collect()
+
+    /// Where the next byte goes, counting what is still buffered.
+    fn position(&self) -> u64 {
+        self.position + self.buffer.len() as u64
+    }
 }
 
-/// Join neighbouring lengths into at most about `max_batches` groups.
-fn merge_lengths(lengths: &[usize], max_batches: usize) -> Vec<usize> {
-    if lengths.len() <= max_batches {
-        return lengths.to_vec();
+impl Write for PosWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.write_all(bytes)?;
+        Ok(bytes.len())
     }
-    let total: usize = lengths.iter().sum();
-    let target = total.div_ceil(max_batches);
-    let mut merged = Vec::with_capacity(max_batches + 1);
-    let mut current = 0;
-    for &len in lengths {
-        current += len;
-        if current >= target {
-            merged.push(current);
-            current = 0;
+
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if self.buffer.len() + bytes.len() > Self::CAPACITY {
+            self.flush()?;
+        }
+        if bytes.len() >= Self::CAPACITY {
+            self.file.write_all_at(bytes, self.position)?;
+            self.position += bytes.len() as u64;
+        } else {
+            self.buffer.extend_from_slice(bytes);
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.buffer.is_empty() {
+            self.file.write_all_at(&self.buffer, self.position)?;
+            self.position += self.buffer.len() as u64;
+            self.buffer.clear();
+        }
+        Ok(())
+    }
+}
+
+/// Continuation marker, length, flatbuffer, padding to 8 bytes. Returns
+/// the bytes written.
+fn write_message_header<W: Write>(out: &mut W, message: &[u8]) -> PolarsResult<usize> {
+    let aligned = (message.len() + 8).div_ceil(8) * 8;
+    out.write_all(&[0xff; 4])?;
+    out.write_all(&((aligned - 8) as i32).to_le_bytes())?;
+    out.write_all(message)?;
+    out.write_all(&[0u8; 8][..aligned - 8 - message.len()])?;
+    Ok(aligned)
+}
+
+fn layout(column: &Column) -> ColumnLayout {
+    let series = column.as_materialized_series();
+    let rows = series.len();
+    let null_count = series.null_count();
+    let validity = if null_count > 0 { rows.div_ceil(8) } else { 0 };
+    let buffers = match series.dtype() {
+        DataType::Boolean => vec![validity, rows.div_ceil(8)],
+        DataType::String => {
+            let data: usize = series
+                .str()
+                .expect("String column")
+                .downcast_iter()
+                .map(|a| a.iter().flatten().map(str::len).sum::<usize>())
+                .sum();
+            vec![validity, (rows + 1) * 8, data]
+        }
+        // Int64, UInt64, Float64 (anything else fails in `write_column`).
+        _ => vec![validity, rows * 8],
+    };
+    ColumnLayout {
+        null_count,
+        buffers,
+    }
+}
+
+fn write_padded<W: Write>(out: &mut W, bytes: &[u8]) -> PolarsResult<usize> {
+    out.write_all(bytes)?;
+    let len = padded(bytes.len());
+    out.write_all(&[0u8; ALIGN][..len - bytes.len()])?;
+    Ok(len)
+}
+
+/// Pad what was written piecewise (`len` bytes) to the alignment.
+fn pad<W: Write>(out: &mut W, len: usize) -> PolarsResult<usize> {
+    let total = padded(len);
+    out.write_all(&[0u8; ALIGN][..total - len])?;
+    Ok(total)
+}
+
+fn concat_bits<'a>(
+    rows: usize,
+    parts: impl Iterator<Item = (usize, Option<&'a Bitmap>)>,
+) -> Bitmap {
+    let mut bits = MutableBitmap::with_capacity(rows);
+    for (len, part) in parts {
+        match part {
+            Some(part) => bits.extend_from_bitmap(part),
+            None => bits.extend_constant(len, true),
         }
     }
-    if current > 0 {
-        merged.push(current);
-    }
-    merged
+    bits.into()
 }
 
-fn batch_ranges(lengths: &[usize]) -> impl Iterator<Item = (usize, usize)> + '_ {
-    lengths.iter().scan(0, |offset, &len| {
-        let start = *offset;
-        *offset += len;
-        Some((start, len))
-    })
+fn write_bits<W: Write>(out: &mut W, bits: &Bitmap) -> PolarsResult<usize> {
+    let (bytes, offset, len) = bits.as_slice();
+    debug_assert_eq!(offset, 0);
+    write_padded(out, &bytes[..len.div_ceil(8)])
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn merges_small_batches() {
-        assert_eq!(merge_lengths(&[5, 5, 5], 3), [5, 5, 5]);
-        assert_eq!(merge_lengths(&[5, 5, 5, 5, 5], 2), [15, 10]);
-        assert_eq!(merge_lengths(&[20, 17, 17, 17], 1), [71]);
+fn write_column<W: Write>(
+    column: &Column,
+    layout: &ColumnLayout,
+    out: &mut W,
+) -> PolarsResult<usize> {
+    let series = column.as_materialized_series();
+    let rows = series.len();
+    let chunks = series.chunks();
+    let mut written = 0;
+    if layout.null_count > 0 {
+        let validity = concat_bits(rows, chunks.iter().map(|a| (a.len(), a.validity())));
+        written += write_bits(out, &validity)?;
+    } else {
+        written += pad(out, 0)?;
     }
+    match series.dtype() {
+        DataType::Boolean => {
+            let values = series.bool().expect("Boolean column");
+            let bits = concat_bits(
+                rows,
+                values.downcast_iter().map(|a| (a.len(), Some(a.values()))),
+            );
+            written += write_bits(out, &bits)?;
+        }
+        DataType::String => {
+            let strings = series.str().expect("String column");
+            let mut offset = 0i64;
+            out.write_all(&offset.to_le_bytes())?;
+            for array in strings.downcast_iter() {
+                for value in array.iter() {
+                    offset += value.map_or(0, str::len) as i64;
+                    out.write_all(&offset.to_le_bytes())?;
+                }
+            }
+            written += pad(out, (rows + 1) * 8)?;
+            for array in strings.downcast_iter() {
+                for value in array.iter().flatten() {
+                    out.write_all(value.as_bytes())?;
+                }
+            }
+            written += pad(out, offset as usize)?;
+        }
+        DataType::Int64 => written += write_values(out, series.i64()?)?,
+        DataType::UInt64 => written += write_values(out, series.u64()?)?,
+        DataType::Float64 => written += write_values(out, series.f64()?)?,
+        dtype => polars_bail!(ComputeError: "unexpected column type {dtype}"),
+    }
+    Ok(written)
+}
+
+fn write_values<T, W>(out: &mut W, values: &ChunkedArray<T>) -> PolarsResult<usize>
+where
+    T: PolarsNumericType,
+    W: Write,
+{
+    let mut len = 0;
+    for array in values.downcast_iter() {
+        let slice = array.values().as_slice();
+        // SAFETY: plain numeric values viewed as their little-endian bytes
+        // (Arrow IPC is little-endian, as is every target we build for).
+        let bytes = unsafe {
+            std::slice::from_raw_parts(slice.as_ptr().cast::<u8>(), std::mem::size_of_val(slice))
+        };
+        out.write_all(bytes)?;
+        len += bytes.len();
+    }
+    pad(out, len)
 }

@@ -41,13 +41,18 @@
 //! values), and files with lone-`\r` line ends where a row starting with a
 //! separator follows a blank line (pandas drops that row's first field).
 //!
-//! Speed: the file is memory-mapped, UTF-8 input is not copied, polars
-//! parses the body in parallel into string columns, and each column is
-//! typed in one pass (in parallel across columns) rather than with one
-//! polars cast per candidate type, which measured slower and cannot follow
-//! pandas' rules (whitespace, `nan` spellings, big integers). Only files
-//! with blank lines, lone `\r` line ends, quotes inside unquoted fields or
-//! too-wide rows take a slower rewrite-and-reparse path.
+//! Speed: the file is memory-mapped, UTF-8 input is not copied, and polars
+//! parses the body in parallel. Columns whose first 1000 rows are all plain
+//! integers or finite floats are parsed by polars straight to Int64/Float64
+//! (see `typed`); they are kept only where that provably matches pandas (no
+//! nulls or failed cells, no NaN/inf, nothing beyond 2^64), else re-read as
+//! strings. String columns are typed in one pass each (in parallel across
+//! columns) rather than with one polars cast per candidate type, which
+//! measured slower and cannot follow pandas' rules (whitespace, `nan`
+//! spellings, big integers). Only files with blank lines, lone `\r` line
+//! ends, quotes inside unquoted fields or too-wide rows take a slower
+//! rewrite-and-reparse path. The Arrow file is one record batch written
+//! column by column, in parallel, straight from the parsed chunks.
 
 mod chunks;
 mod error;
@@ -136,8 +141,8 @@ pub fn load_bytes(bytes: &[u8], name: &str, limits: &Limits) -> Result<LoadedTab
     parse(bytes, name, sep, limits)
 }
 
-/// Write the table as an Arrow IPC *file* (uncompressed, so Python can
-/// memory-map it zero-copy). Schema metadata carries the pandas dtypes
+/// Write the table as an Arrow IPC *file* (uncompressed, one record batch,
+/// so Python can memory-map every numeric column zero-copy). Schema metadata carries the pandas dtypes
 /// ([`PANDAS_DTYPES_KEY`]) and the index width ([`INDEX_COLUMNS_KEY`]).
 pub fn write_arrow_ipc(table: &mut LoadedTable, out: &Path) -> Result<u64, LoadError> {
     ipc::write(table, out)
@@ -204,7 +209,10 @@ fn parse(bytes: &[u8], name: &str, sep: u8, limits: &Limits) -> Result<LoadedTab
     let rows_per_chunk = chunks::pandas_chunk_rows(names.len());
     let fast = body.plain_body().and_then(|plain| {
         let types = typed::sample_types(text, &layout, sep, names.len());
-        if types.iter().all(|t| *t == polars::prelude::DataType::String) {
+        if types
+            .iter()
+            .all(|t| *t == polars::prelude::DataType::String)
+        {
             return None;
         }
         typed::read_typed(&body, plain, &types, rows_per_chunk)

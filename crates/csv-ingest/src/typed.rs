@@ -62,6 +62,7 @@ pub(crate) fn sample_types(text: &[u8], layout: &Layout, sep: u8, width: usize) 
             };
             *guess = match *guess {
                 Guess::Int if parse_i64(cell).is_some() => Guess::Int,
+                Guess::Float if parse_i64(cell).is_some() => Guess::Float,
                 _ if is_float_cell(cell) => Guess::Float,
                 _ => Guess::Text,
             };
@@ -78,9 +79,10 @@ pub(crate) fn sample_types(text: &[u8], layout: &Layout, sep: u8, width: usize) 
         .collect()
 }
 
+/// A float pandas reads as float64 in any column of floats. Integers beyond
+/// int64 are not: they decide between uint64, text and object.
 fn is_float_cell(cell: &str) -> bool {
-    !(cell.len() >= 20 && is_plain_int(cell))
-        && parse_f64(cell).is_some_and(|v| v.is_finite() && v.abs() < FLOAT_LIMIT)
+    !is_plain_int(cell) && parse_f64(cell).is_some_and(|v| v.is_finite() && v.abs() < FLOAT_LIMIT)
 }
 
 /// The typed columns (frame order) and the height, or `None` when the slow
@@ -92,10 +94,11 @@ pub(crate) fn read_typed(
     rows_per_chunk: usize,
 ) -> Option<(usize, Vec<Inferred>)> {
     let mut frame = body.polars_read_as(plain, types, None).ok()?;
-    // A blank line is a row of nulls to polars; if some column past the
-    // first has no null there is none (as in `has_blank_line_rows`).
-    // Otherwise leave it to the slow path.
-    if !frame.columns().iter().skip(1).any(|c| c.null_count() == 0) {
+    // A blank line is a row of nulls to polars (pandas skips it). If some
+    // column past the first has no null there is none (as in
+    // `has_blank_line_rows`); else look for one in the bytes.
+    let nulls_everywhere = frame.columns().iter().skip(1).all(|c| c.null_count() > 0);
+    if nulls_everywhere && may_have_blank_lines(plain) {
         return None;
     }
     let height = frame.height();
@@ -144,5 +147,50 @@ fn typed_ok(column: &Column) -> bool {
             .downcast_iter()
             .all(|a| a.values().iter().all(|v| v.abs() < FLOAT_LIMIT)),
         _ => false,
+    }
+}
+
+/// Whether some line holds only spaces, tabs or `\r`. Conservative: a
+/// blank line inside a quoted field, or a line of tab separators, counts.
+fn may_have_blank_lines(body: &[u8]) -> bool {
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len())) {
+        let line = &body[start..end];
+        let last = end == body.len();
+        if !(last && line.is_empty()) && line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r')) {
+            return true;
+        }
+        start = end + 1;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_blank_lines() {
+        assert!(!may_have_blank_lines(b"1,2\n3,4\n"));
+        assert!(!may_have_blank_lines(b"1,2\r\n3,4"));
+        assert!(may_have_blank_lines(b"1,2\n\n3,4\n"));
+        assert!(may_have_blank_lines(b"1,2\r\n \t\r\n3,4\r\n"));
+        assert!(may_have_blank_lines(b"1,2\n  "));
+        assert!(may_have_blank_lines(b"\n1,2\n"));
+    }
+
+    #[test]
+    fn sample_guesses_numeric_columns() {
+        let text = b"a,b,c,d\n1,1.5,x,1\n-2,2,y,\n";
+        let layout = crate::read::read_layout(text, b',', "t.csv").unwrap();
+        assert_eq!(
+            sample_types(text, &layout, b',', 4),
+            [
+                DataType::Int64,
+                DataType::Float64,
+                DataType::String,
+                DataType::String
+            ]
+        );
     }
 }

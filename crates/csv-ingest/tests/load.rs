@@ -392,3 +392,113 @@ fn cli_prints_a_summary_or_the_error() {
         "File is empty: c.csv\n"
     );
 }
+
+/// A column that looks numeric in the first rows (so polars parses it
+/// typed) with `late` in row 1500; `g` is a plain int guard column.
+fn late_value(first: &str, late: &str) -> LoadedTable {
+    let mut csv = String::from("a,g\n");
+    for i in 0..1600 {
+        let cell = if i == 1500 { late } else { first };
+        csv.push_str(&format!("{cell},{i}\n"));
+    }
+    ok(csv.as_bytes())
+}
+
+// Expectations checked against pandas 3.1 pd.read_csv.
+#[test]
+fn typed_fast_path_falls_back_where_pandas_differs() {
+    use PandasDtype::*;
+    let cases: [(&str, &str, PandasDtype); 16] = [
+        ("1", "2", Int64),
+        ("1", " 5", Int64),
+        ("1", "+5", Int64),
+        ("1", "\"5\"", Int64),
+        ("1", "1.5", Float64),
+        ("1", "NA", Float64),
+        ("1", "", Float64),
+        ("1", "  ", Str),
+        ("1", "9223372036854775808", UInt64),
+        ("1.5", " inf", Str),
+        ("1.5", "inf", Float64),
+        ("1.5", "NAN", Str),
+        ("1.5", "nan", Float64),
+        ("1.5", "18446744073709551616", Str),
+        ("1.5", "1e400", Float64),
+        ("1.5", "x", Str),
+    ];
+    for (first, late, dtype) in cases {
+        let table = late_value(first, late);
+        assert_eq!(
+            table.pandas_dtypes,
+            [dtype, Int64],
+            "{first:?} then {late:?}"
+        );
+        assert_eq!(table.frame.height(), 1600);
+    }
+    let floats = late_value("-0", "2.5");
+    let a = floats.frame.column("a").unwrap().f64().unwrap();
+    assert!(a.get(0).unwrap().is_sign_negative());
+    assert_eq!(a.get(1500), Some(2.5));
+    let ints = late_value("7", " 8");
+    assert_eq!(
+        ints.frame.column("a").unwrap().i64().unwrap().get(1500),
+        Some(8)
+    );
+}
+
+/// Every column kind the writer emits (int64, uint64, float64, bool,
+/// nullable bool, text with nulls, huge ints as text), read back by polars
+/// from a table big enough to come from several reader chunks.
+#[test]
+fn arrow_ipc_round_trips_every_column_kind() {
+    let dir = Scratch::new("ipc-kinds");
+    let csv = dir.join("k.csv");
+    let mut data = String::from("i,u,f,b,bn,s,h\n");
+    for r in 0..50_000u64 {
+        let bn = if r % 3 == 0 { "NA" } else { "False" };
+        let s = if r % 5 == 0 {
+            "NA".to_string()
+        } else {
+            format!("text {r} é")
+        };
+        data.push_str(&format!(
+            "{r},{},{}.5,{},{bn},{s},9999999999999999999999{r}\n",
+            9_223_372_036_854_775_808u64 + r,
+            r,
+            r % 2 == 0,
+        ));
+    }
+    std::fs::write(&csv, &data).unwrap();
+    let mut table = load(&csv, &Limits::default()).unwrap();
+    use PandasDtype::*;
+    assert_eq!(
+        table.pandas_dtypes,
+        [Int64, UInt64, Float64, Bool, Object, Str, Object]
+    );
+    let out = dir.join("k.arrow");
+    let written = write_arrow_ipc(&mut table, &out).unwrap();
+    assert_eq!(written, std::fs::metadata(&out).unwrap().len());
+    let back = IpcReader::new(std::fs::File::open(&out).unwrap())
+        .finish()
+        .unwrap();
+    assert!(back.equals_missing(&table.frame), "{back:?}");
+    assert_eq!(back.column("bn").unwrap().null_count(), 16_667);
+    assert_eq!(back.column("s").unwrap().null_count(), 10_000);
+}
+
+#[test]
+fn typed_fast_path_with_nulls_in_every_column() {
+    use PandasDtype::*;
+    let mut csv = String::from("a,b,c\n");
+    for i in 0..1500 {
+        csv.push_str(&format!("{i},{i}.5,{i}\n"));
+    }
+    csv.push_str(",NA,\n7,,8\n");
+    let table = ok(csv.as_bytes());
+    assert_eq!(table.pandas_dtypes, [Float64, Float64, Float64]);
+    assert_eq!(table.frame.height(), 1502);
+    // A blank line among them is still skipped.
+    csv.push_str("\n  \n9,1,2\n");
+    let table = ok(csv.as_bytes());
+    assert_eq!(table.frame.height(), 1503);
+}

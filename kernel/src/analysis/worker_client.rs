@@ -25,8 +25,10 @@ use tokio::time::Instant;
 pub const INTERRUPT_GRACE: Duration = Duration::from_secs(3);
 /// Longest protocol line accepted from the worker; longer ones are dropped unread.
 pub const MAX_LINE_BYTES: usize = 32 << 20;
-/// Output bytes one call may send to the notebook (the worker caps itself at 5 MB first).
-pub const MAX_CALL_OUTPUT_BYTES: usize = 16 << 20;
+/// Output bytes one call may send to the notebook (the worker caps itself first).
+pub const MAX_CALL_OUTPUT_BYTES: usize = 80 << 20;
+/// The same for model code (`run_question`).
+pub const MAX_QUESTION_OUTPUT_BYTES: usize = 12 << 20;
 /// Bytes of worker stderr forwarded to the kernel log per worker process.
 pub const MAX_STDERR_BYTES: usize = 4 << 20;
 /// Ops that run model-written code: their outputs are filtered (see `untrusted_output`).
@@ -103,6 +105,7 @@ impl InterruptHandle {
 
 pub struct Worker {
     child: Child,
+    exe: PathBuf,
     /// The worker's private read-write directory; removed when the worker is dropped.
     _scratch: Option<tempfile::TempDir>,
     stdin: ChildStdin,
@@ -223,6 +226,7 @@ impl Worker {
         });
         Ok(Self {
             child,
+            exe: exe.clone(),
             _scratch: scratch,
             stdin,
             events,
@@ -292,6 +296,17 @@ impl Worker {
         let result = self.collect(id, sink, deadline, untrusted).await;
         self.interrupt.busy.store(false, Ordering::SeqCst);
         match result {
+            Ok(value) if value.get("worker_restart") == Some(&Value::Bool(true)) => {
+                // The worker could not undo what this question did (a thread that will not
+                // stop) and ends itself after replying: replace it now, so the next cell gets
+                // a clean one with the datasets restored (the engine reconfigures it).
+                if let Some(s) = sink {
+                    s.stream("stderr", "\n[The Python worker was restarted: the generated code left a thread running. \
+                        Your datasets are restored; variables defined in %%python were lost.]\n");
+                }
+                self.restart().await;
+                Ok(value)
+            }
             Ok(mut value) if op == "load_dataset" => {
                 // The profile's HTML is built from the data: it must be escaped table markup.
                 if let Some(html) = value.get("html").and_then(Value::as_str) {
@@ -326,11 +341,12 @@ impl Worker {
                         let out = if untrusted { untrusted_output(out) } else { Some(out) };
                         if let (Some(s), Some(out)) = (sink, out) {
                             sent += output_size(&out);
-                            if sent <= MAX_CALL_OUTPUT_BYTES {
+                            let cap = if untrusted { MAX_QUESTION_OUTPUT_BYTES } else { MAX_CALL_OUTPUT_BYTES };
+                            if sent <= cap {
                                 s.send(out);
                             } else if !capped {
                                 capped = true;
-                                s.stream("stderr", format!("\n[output truncated: this cell sent more than {} MB of output]\n", MAX_CALL_OUTPUT_BYTES >> 20));
+                                s.stream("stderr", format!("\n[output truncated: this cell sent more than {} MB of output]\n", cap >> 20));
                             }
                         }
                     }
@@ -358,6 +374,15 @@ impl Worker {
                     deadline_at = deadline_at.min(Instant::now() + INTERRUPT_GRACE);
                 }
             }
+        }
+    }
+
+    /// Kill this process and start a fresh one in its place (not configured yet).
+    async fn restart(&mut self) {
+        self.kill().await;
+        match Worker::spawn(&self.exe.clone(), self.interrupt.clone()) {
+            Ok(fresh) => *self = fresh,
+            Err(e) => tracing::error!("could not restart the Python worker: {e}"),
         }
     }
 
@@ -444,6 +469,7 @@ fn worker_env(scratch: Option<&std::path::Path>) -> Vec<(String, std::ffi::OsStr
         env.push(("XDG_CACHE_HOME".into(), dir.join("cache").into()));
     }
     env.push(("PYTHONDONTWRITEBYTECODE".into(), "1".into()));
+    env.push(("JOBLIB_MULTIPROCESSING".into(), "0".into()));
     // The kernel's Arrow files live in a private directory under /dev/shm (else the temp dir).
     let shm = std::path::Path::new("/dev/shm");
     let data = if shm.is_dir() {

@@ -8,8 +8,8 @@ The file is memory-mapped copy-on-write (``ACCESS_COPY``): text columns
 wrap the Arrow buffers as they are, and a numeric column stored in one
 record batch becomes a numpy view that is still writable (pandas code such
 as ``df.loc[mask, col] = 0`` needs writable arrays; a page is only copied
-when written). Big tables come in several record batches, so their numeric
-columns are concatenated once.
+when written). csv_ingest writes a single record batch; files with several
+batches still load, their numeric columns concatenated once.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def _to_pandas(column: pa.ChunkedArray, dtype: str, mapped: mmap.mmap, base: int
 def _numeric(column: pa.ChunkedArray, dtype, mapped: mmap.mmap, base: int) -> np.ndarray:
     """A writable numpy view of the mapped Arrow buffer when the column is a
     single null-free batch; otherwise one concatenating copy (csv_ingest
-    writes several record batches for big tables)."""
+    writes one batch, but other writers may not)."""
     if column.num_chunks == 1 and column.null_count == 0:
         chunk = column.chunk(0)
         data = chunk.buffers()[1]

@@ -51,7 +51,9 @@ INTERPRETATION_STR_CHARS = 1_000  # the design doc's cut for results shown as pl
 PROFILE_CELL_CHARS = 40  # widest sample cell in a dataset profile's text
 PROFILE_LINE_WIDTH = 160  # the profile's sample text wraps its columns past this width
 FIGURE_DPI = 100
-MAX_CELL_OUTPUT_BYTES = 5_000_000  # output one cell or question may send, then one notice
+MAX_CELL_OUTPUT_BYTES = 5_000_000  # stream text one cell or question may send, then one notice
+MAX_CELL_DISPLAY_BYTES = 64_000_000  # rich outputs (tables, images) one %%python cell may send
+MAX_QUESTION_DISPLAY_BYTES = 5_000_000  # rich outputs one question (model code) may send
 # The worker's private read-write directory (the kernel sets it; TMPDIR points there too).
 SCRATCH = os.environ.get("LLM_ANALYTICS_SCRATCH") or tempfile.gettempdir()
 
@@ -66,7 +68,8 @@ DATASETS: dict = {}  # dataset name -> frame exactly as loaded
 _current_dataset = None  # name of the dataset bound to `df`
 _emit = None
 _writers: list = []
-_output = {"used": 0, "capped": False}  # this cell's output budget (see MAX_CELL_OUTPUT_BYTES)
+# This cell's output budget: stream text and rich outputs are counted apart.
+_output = {"text": 0, "rich": 0, "rich_limit": MAX_CELL_DISPLAY_BYTES, "capped": False}
 _dataset_files: dict = {}  # dataset name -> Arrow file, to reload a frame a question damaged
 
 
@@ -176,7 +179,9 @@ def sandbox_report() -> dict:
         report = {"layers": [], "limits": [], "scratch": SCRATCH}
     report.setdefault("layers", []).extend([
         {"name": "output cap", "active": True,
-         "detail": f"{MAX_CELL_OUTPUT_BYTES // 1_000_000} MB of output per cell or question, then one notice"},
+         "detail": f"{MAX_CELL_OUTPUT_BYTES // 1_000_000} MB of text per cell; rich outputs "
+                   f"{MAX_QUESTION_DISPLAY_BYTES // 1_000_000} MB per question, "
+                   f"{MAX_CELL_DISPLAY_BYTES // 1_000_000} MB per %%python cell; then one notice"},
         {"name": "integrity", "active": True,
          "detail": "after each question: library state (module and class attributes, pandas options, "
                    "sys hooks, signal handlers, environment) restored, loaded data checked and "
@@ -185,15 +190,15 @@ def sandbox_report() -> dict:
     return report
 
 
-def _reset_output_budget() -> None:
-    _output["used"] = 0
-    _output["capped"] = False
+def _reset_output_budget(rich_limit: int = MAX_CELL_DISPLAY_BYTES) -> None:
+    _output.update(text=0, rich=0, rich_limit=rich_limit, capped=False)
 
 
-def _take_output(size: int) -> int:
+def _take_output(size: int, kind: str = "text") -> int:
     """How much of `size` may still be sent in this cell (the rest is dropped)."""
-    left = MAX_CELL_OUTPUT_BYTES - _output["used"]
-    _output["used"] += size
+    limit = MAX_CELL_OUTPUT_BYTES if kind == "text" else _output["rich_limit"]
+    left = limit - _output[kind]
+    _output[kind] += size
     return max(0, min(size, left))
 
 
@@ -201,9 +206,8 @@ def _output_capped() -> None:
     """Say once per cell that output was dropped."""
     if not _output["capped"]:
         _output["capped"] = True
-        limit = MAX_CELL_OUTPUT_BYTES // 1_000_000
         _emit("stream", {"name": "stderr",
-                         "text": f"\n[output truncated: this cell produced more than {limit} MB of output]\n"})
+                         "text": "\n[output truncated: this cell produced more output than allowed (see %sandbox)]\n"})
 
 
 # ---------------------------------------------------------------------------
@@ -265,7 +269,7 @@ def _send(kind: str, payload: dict) -> None:
     data = payload.get("data")
     if isinstance(data, dict):
         size = sum(len(v) if isinstance(v, str) else 64 for v in data.values())
-        if _take_output(size) < size:
+        if _take_output(size, "rich") < size:
             _output_capped()
             return
     _emit(kind, payload)
@@ -641,7 +645,7 @@ def run_question(code: str, execution_count: int) -> dict:
     """Run model code in a fresh namespace; report its `result` variable or its failure."""
     filename = f"<question-{execution_count}>"
     _remember_source(filename, code)
-    _reset_output_budget()
+    _reset_output_budget(MAX_QUESTION_DISPLAY_BYTES)
     reset_question_state()
     saved = _begin_question()
     try:
@@ -657,6 +661,8 @@ def run_question(code: str, execution_count: int) -> dict:
                 _flush_streams()
     finally:
         _end_question(saved)
+    if _integrity.STATE.tainted:
+        outcome["worker_restart"] = True  # the worker ends after this reply; the kernel starts another
     return outcome
 
 

@@ -42,6 +42,8 @@ pub const MEMORY_ENV: &str = "LLM_ANALYTICS_WORKER_MEMORY_MB";
 
 /// Cap on the address space when LLM_ANALYTICS_WORKER_MEMORY_MB is not set (or 75% of RAM).
 pub const DEFAULT_MEMORY_MB: u64 = 8192;
+/// Smallest accepted setting: Python with pandas, scipy and scikit-learn imported maps ~1.8 GB.
+pub const MIN_MEMORY_MB: u64 = 2048;
 pub const OPEN_FILES: u64 = 1024;
 pub const FILE_SIZE_BYTES: u64 = 1 << 30;
 /// A last resort: per-question timeouts are enforced by the kernel.
@@ -74,6 +76,7 @@ pub const SET_BY_KERNEL: &[&str] = &[
     "XDG_CACHE_HOME",
     "XDG_CONFIG_HOME",
     "PYTHONDONTWRITEBYTECODE",
+    "JOBLIB_MULTIPROCESSING",
 ];
 
 /// Whether the kernel passes its variable `name` on to the worker.
@@ -99,7 +102,7 @@ pub fn default_memory_mb() -> u64 {
         return DEFAULT_MEMORY_MB;
     }
     let ram_mb = (pages as u64).saturating_mul(page as u64) >> 20;
-    (ram_mb * 3 / 4).clamp(256, DEFAULT_MEMORY_MB)
+    (ram_mb * 3 / 4).clamp(MIN_MEMORY_MB, DEFAULT_MEMORY_MB)
 }
 
 /// The memory limit in MB from LLM_ANALYTICS_WORKER_MEMORY_MB, else the default.
@@ -107,6 +110,7 @@ pub fn memory_mb_from(value: Option<&str>) -> u64 {
     value
         .and_then(|v| v.trim().parse::<u64>().ok())
         .filter(|mb| *mb >= 256)
+        .map(|mb| mb.max(MIN_MEMORY_MB))
         .unwrap_or_else(default_memory_mb)
 }
 
@@ -376,6 +380,8 @@ fn scrub_environment(report: &mut Report, scratch: Option<&Path>) {
         set_default("XDG_CACHE_HOME", &dir.join("cache"));
     }
     std::env::set_var("PYTHONDONTWRITEBYTECODE", "1");
+    // No process pools (fork is denied): joblib runs serially without probing /dev/shm.
+    std::env::set_var("JOBLIB_MULTIPROCESSING", "0");
     let kept = std::env::vars_os().count();
     let detail = if removed == 0 {
         format!("{kept} allowlisted variables (the kernel cleared the rest)")
@@ -450,7 +456,9 @@ fn resource_limits(cfg: &Config, report: &mut Report) {
     ));
     report.limits.push((
         "output",
-        "5 MB per cell in the worker, 16 MB per call in the kernel".into(),
+        "text 5 MB per cell; rich outputs 5 MB per question, 64 MB per %%python cell \
+         (kernel hard caps: 12 MB per question, 80 MB per cell, 32 MB per message)"
+            .into(),
     ));
     // A write past RLIMIT_FSIZE must fail with EFBIG rather than kill the worker.
     // SAFETY: setting a signal disposition to SIG_IGN.
@@ -1138,7 +1146,8 @@ mod tests {
 
     #[test]
     fn memory_setting() {
-        assert_eq!(memory_mb_from(Some("2048")), 2048);
+        assert_eq!(memory_mb_from(Some("3072")), 3072);
+        assert_eq!(memory_mb_from(Some("1024")), MIN_MEMORY_MB);
         assert_eq!(memory_mb_from(Some("junk")), default_memory_mb());
         assert_eq!(memory_mb_from(Some("10")), default_memory_mb());
         assert!(default_memory_mb() <= DEFAULT_MEMORY_MB);
