@@ -786,9 +786,6 @@ def test_fresh_answer_becomes_the_recording_that_replays(
     assert result_value(out) == pytest.approx(round(float(frame["revenue"].sum()) / 1000, 3))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "kernel bug: a replay whose recorded code fails is shown (code + error) but not "
-    "recorded, unlike a failed fresh answer, so %history and the follow-up context miss it"))
 def test_failed_replay_is_shown_and_recorded(kernel_factory, fake_llm, tmp_path, sales_csv):
     csv, frame = sales_csv
     script_model(fake_llm)
@@ -1391,10 +1388,6 @@ def test_mongo_stores_awkward_column_names_and_text(kernel_factory, fake_llm, tm
     assert final_interpretation(out) == "Nord führt. ✓"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "kernel bug: a graceful shutdown does not flush the spool (ResilientStore::flush is never "
-    "called), so the last exchanges reach MongoDB only when a kernel with the same local "
-    "data dir runs again"))
 def test_graceful_shutdown_sends_pending_history_to_mongodb(
         kernel_factory, fake_llm, tmp_path, sales_csv, mongo_servers):
     csv, _ = sales_csv

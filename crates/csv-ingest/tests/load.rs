@@ -502,3 +502,13 @@ fn typed_fast_path_with_nulls_in_every_column() {
     let table = ok(csv.as_bytes());
     assert_eq!(table.frame.height(), 1503);
 }
+
+#[test]
+fn typed_fast_path_still_reports_a_late_ragged_row() {
+    let rows: String = (0..3000).map(|i| format!("{i},{i}.5\n")).collect();
+    let csv = format!("a,b\n{rows}1,2,3\n{rows}");
+    assert_eq!(
+        err(csv.as_bytes(), "t.csv"),
+        "Error parsing CSV: line 3002 has 3 fields, but the header has 2 (t.csv)"
+    );
+}

@@ -742,6 +742,15 @@ impl Backend for Engine {
     async fn shutdown(&self, _restart: bool) {
         // Do not wait for the state lock: a cell may be running. Kill by pid.
         self.interrupt.kill_now();
+        // Exchanges still in the spool go to MongoDB now rather than at the next start.
+        if let Some(store) = self.store.get() {
+            let left = store.flush(std::time::Duration::from_secs(3)).await;
+            if left > 0 {
+                tracing::warn!(
+                    "history: {left} exchange(s) stay in the local spool until the next start"
+                );
+            }
+        }
     }
 }
 

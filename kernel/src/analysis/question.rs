@@ -338,33 +338,55 @@ async fn replay(
     let t = Instant::now();
     let run = run_code(engine, state, &rec.code, count, sink).await;
     let exec = t.elapsed();
-    let result = match run {
-        Run::Ok(v) => v,
-        Run::CodeError(err) => {
-            return fail(
-                sink,
-                err["ename"].as_str().unwrap_or("ExecutionError"),
-                err["friendly"].as_str().unwrap_or("").to_string(),
-            )
-        }
-        Run::Fatal(e) => return fail(sink, &e.ename.clone(), e.evalue),
-    };
-    show_interpretation(
-        sink,
-        &rec.interpretation,
-        &uuid::Uuid::new_v4().to_string(),
-        true,
-    );
     let costs = Costs {
         exec,
         ..Costs::default()
     };
-    let mut fresh = record(key, &rec.code, &result, &rec.interpretation, None, &costs);
-    fresh.model = rec.model;
-    fresh.endpoint_host = rec.endpoint_host;
-    fresh.replayed = true;
-    save(engine, state, fresh).await;
-    ExecuteOutcome::ok()
+    let (ename, message) = match run {
+        Run::Ok(result) => {
+            show_interpretation(
+                sink,
+                &rec.interpretation,
+                &uuid::Uuid::new_v4().to_string(),
+                true,
+            );
+            let mut replayed = record(key, &rec.code, &result, &rec.interpretation, None, &costs);
+            replayed.model = rec.model;
+            replayed.endpoint_host = rec.endpoint_host;
+            replayed.replayed = true;
+            save(engine, state, replayed).await;
+            return ExecuteOutcome::ok();
+        }
+        Run::CodeError(err) => (
+            err["ename"]
+                .as_str()
+                .unwrap_or("ExecutionError")
+                .to_string(),
+            err["friendly"]
+                .as_str()
+                .map(String::from)
+                .unwrap_or_else(|| error_text(&err)),
+        ),
+        Run::Fatal(e) => (e.ename, e.evalue),
+    };
+    // What the user saw is history too, failures included (it feeds follow-up context).
+    let mut failed = record(
+        key,
+        &rec.code,
+        &Value::Null,
+        "",
+        Some(message.clone()),
+        &costs,
+    );
+    failed.model = rec.model;
+    failed.endpoint_host = rec.endpoint_host;
+    failed.replayed = true;
+    save(engine, state, failed).await;
+    fail(
+        sink,
+        &ename,
+        format!("{message}\nThe recorded answer did not run on this data; start the cell with %%fresh to ask the model."),
+    )
 }
 
 pub async fn ask(

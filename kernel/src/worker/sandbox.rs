@@ -1245,18 +1245,14 @@ mod tests {
             eperm
         );
         // ioctl: TIOCSTI refused even with high bits set; others allowed.
-        let sti = libc::TIOCSTI as u64;
+        let sti = libc::TIOCSTI;
         assert_eq!(run(&p, libc::SYS_ioctl, [2, sti, 0, 0, 0, 0]), eperm);
         assert_eq!(
             run(&p, libc::SYS_ioctl, [2, sti | (1 << 32), 0, 0, 0, 0]),
             eperm
         );
         assert_eq!(
-            run(
-                &p,
-                libc::SYS_ioctl,
-                [2, libc::TIOCGWINSZ as u64, 0, 0, 0, 0]
-            ),
+            run(&p, libc::SYS_ioctl, [2, libc::TIOCGWINSZ, 0, 0, 0, 0]),
             RET_ALLOW
         );
         assert_eq!(run(&p, libc::SYS_fchmodat, none), eperm);
