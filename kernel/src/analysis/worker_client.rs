@@ -261,7 +261,7 @@ impl Worker {
                 use std::os::unix::process::ExitStatusExt;
                 match st.signal() {
                     Some(9) => "the Python process was killed (SIGKILL: out of memory or a resource limit?)".into(),
-                    Some(11) => "the Python process crashed (segmentation fault)".into(),
+                    Some(11) => "the Python process crashed (segmentation fault; writing into the loaded data, which is read-only, also does this)".into(),
                     Some(24) => format!("the Python process used up its CPU time limit ({} s, RLIMIT_CPU)", crate::worker::sandbox::CPU_SECONDS),
                     Some(25) => "the Python process exceeded the file size limit (RLIMIT_FSIZE)".into(),
                     Some(31) => "the Python process made a forbidden system call (seccomp, SIGSYS)".into(),
@@ -408,8 +408,10 @@ pub const SKIP_VALIDATION_ENV: &str = "LLM_ANALYTICS_UNSAFE_SKIP_VALIDATION";
 /// A fresh private directory for one worker process, with the matplotlib font cache copied in
 /// so the worker does not rebuild it (it cannot run `fc-list` anyway).
 fn worker_scratch() -> Option<tempfile::TempDir> {
+    sweep_stale_scratch();
     let dir = tempfile::Builder::new()
-        .prefix("llm-analytics-worker-")
+        .prefix(&format!("{SCRATCH_PREFIX}{}-", std::process::id()))
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
         .tempdir()
         .map_err(|e| tracing::warn!("no scratch directory for the worker: {e}"))
         .ok()?;
@@ -439,6 +441,32 @@ fn worker_scratch() -> Option<tempfile::TempDir> {
         }
     }
     Some(dir)
+}
+
+const SCRATCH_PREFIX: &str = "llm-analytics-worker-";
+
+/// Remove scratch directories of kernels that are gone (a kernel exits without running
+/// destructors, so its last worker's directory stays behind). Names carry the kernel's pid.
+fn sweep_stale_scratch() {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    // SAFETY: getuid has no preconditions.
+    let uid = unsafe { libc::getuid() };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(SCRATCH_PREFIX)) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        let owned = entry.metadata().is_ok_and(|m| m.is_dir() && m.uid() == uid);
+        if owned && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// The connection file named on the kernel's command line (`-f PATH`), if any.

@@ -3,8 +3,10 @@
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
-/// One iopub output produced while a cell runs.
+/// One iopub output produced while a cell runs (variants are named after Jupyter's message
+/// types, hence `ClearOutput`).
 #[derive(Debug, Clone)]
+#[allow(clippy::enum_variant_names)]
 pub enum Output {
     Stream {
         name: String,

@@ -27,7 +27,7 @@ pub struct ServerConfig {
 }
 
 enum IopubCmd {
-    Publish(Message),
+    Publish(Box<Message>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -40,7 +40,7 @@ struct Iopub {
 
 impl Iopub {
     fn publish(&self, msg: Message) {
-        let _ = self.tx.send(IopubCmd::Publish(msg));
+        let _ = self.tx.send(IopubCmd::Publish(Box::new(msg)));
     }
 
     fn child(&self, parent: &Message, msg_type: &str, content: Value) {

@@ -36,6 +36,9 @@ def read_ipc_to_pandas(path: str) -> pd.DataFrame:
     base = pa.py_buffer(mapped)
     table = pa.ipc.open_file(base).read_all()
     metadata = table.schema.metadata or {}
+    if PANDAS_DTYPES_KEY not in metadata:
+        # Not written by csv_ingest (e.g. a plain pyarrow file): pyarrow's own mapping.
+        return table.to_pandas()
     dtypes = metadata[PANDAS_DTYPES_KEY].decode().split(",")
     index_columns = int(metadata.get(INDEX_COLUMNS_KEY, b"0"))
     mixed = _parse_mixed(metadata.get(MIXED_COLUMNS_KEY, b"").decode())
