@@ -223,6 +223,49 @@ def bench_question(runs, path_10, wide_paths):
     return rows
 
 
+def bench_history(runs, path_10):
+    """Question cell time with MongoDB vs the embedded store (history writes are off the
+    critical path: the goal is no difference beyond noise)."""
+    import socket
+    import subprocess
+
+    exe = Path(sys.executable).parent / "secantusd-py"
+    if not exe.exists():
+        return [["question with MongoDB vs embedded store", "skipped: secantusd-py not installed", "-", "-", "(report)"]]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    storage = tempfile.mkdtemp()
+    server = subprocess.Popen([str(exe), "--host", "127.0.0.1", "--port", str(port), "--storage-path", storage,
+                               "--standalone"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        code = "result = df['float_1'].mean()"
+        times = {}
+        with FakeLLM() as llm:
+            llm.script(rules=[{"match": "The user asked:", "reply": {"content": "Fine."}},
+                              {"match": "Current question:", "reply": {"content": f"```python\n{code}\n```"}}])
+            for label, extra in (("embedded SQLite", {}), ("MongoDB", {"MONGODB_URL": f"mongodb://127.0.0.1:{port}"})):
+                env = dict(os.environ, OPENAI_BASE_URL=llm.base_url, OPENAI_API_KEY="bench", LLM_ANALYTICS_REPLAY="0",
+                           LLM_ANALYTICS_DATA_DIR=tempfile.mkdtemp(), **extra)
+                k = Kernel("llm-analytics", env=env)
+                k.run(f"%load {path_10}")
+                k.run("warm-up question")
+                times[label] = median([k.run(f"mean of float_1, run {i}")[0] for i in range(runs * 4)])
+                k.close()
+    finally:
+        server.kill()
+    ratio = times["MongoDB"] / times["embedded SQLite"]
+    return [["question cell, history in MongoDB vs embedded SQLite", f"{times['MongoDB']*1e3:.1f} ms",
+             f"{times['embedded SQLite']*1e3:.1f} ms", f"{ratio:.2f}x", "~1.0x (within noise)"]]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
@@ -243,6 +286,7 @@ def main():
     rows += bench_memory(p100)
     rows += bench_datasets(p10)
     rows += bench_question(args.runs, p10, wide)
+    rows += bench_history(args.runs, p10)
     import platform
     print(f"Machine: {os.cpu_count()} cores, {platform.platform()}; pandas {pd.__version__}; "
           f"date {time.strftime('%Y-%m-%d')}; medians of {args.runs}+ runs\n")

@@ -163,7 +163,8 @@ def everything(outputs: list) -> str:
 
 
 _FENCE = re.compile(r"(```|~~~~)python\n.*?\n\1", re.S)
-_MD_URL = re.compile(r"!\[[^\]]*\]\(|\]\(\s*(https?|javascript|data):|<https?://", re.I)
+# Link/image syntax; a backslash-escaped bracket renders as a literal bracket, not a link.
+_MD_URL = re.compile(r"(?<!\\)!\[[^\]]*\]\(|(?<!\\)\]\(\s*(https?|javascript|data):|<https?://", re.I)
 _SAFE_TAGS = {"table", "thead", "tbody", "tfoot", "tr", "th", "td", "div", "p", "span", "br",
               "style", "caption", "b", "i", "em", "strong", "small", "code", "pre"}
 

