@@ -510,11 +510,38 @@ fn worker_env(scratch: Option<&std::path::Path>) -> Vec<(String, std::ffi::OsStr
     let settings = super::settings::Settings::from_lookup(&|k| std::env::var(k).ok());
     let deny: Vec<String> = connection_file()
         .into_iter()
-        .chain(std::iter::once(settings.data_dir))
+        .chain(data_dir_entries_to_hide(&settings.data_dir))
         .map(|p| p.display().to_string())
         .collect();
     env.push((sandbox::DENY_ENV.into(), deny.join(":").into()));
     env
+}
+
+/// The kernel's data directory (history, spool, input history) is hidden from the worker,
+/// except for the Python environment the worker itself runs from, which install.sh puts in the
+/// same directory by default (~/.local/share/llm-analytics/venv).
+fn data_dir_entries_to_hide(data_dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let python_env = std::env::var("LLM_ANALYTICS_SITE_PACKAGES")
+        .ok()
+        .or(option_env!("LLM_ANALYTICS_SITE_PACKAGES").map(String::from))
+        .unwrap_or_default();
+    let inside = |entry: &std::path::Path| {
+        python_env
+            .split(':')
+            .any(|sp| !sp.is_empty() && std::path::Path::new(sp).starts_with(entry))
+    };
+    if !inside(data_dir) {
+        return vec![data_dir.to_path_buf()];
+    }
+    std::fs::read_dir(data_dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| !inside(p))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Copy the worker's stderr to ours, up to MAX_STDERR_BYTES per worker, then drain it.
