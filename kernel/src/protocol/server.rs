@@ -287,7 +287,6 @@ impl Shell {
             "comm_info_request" => json!({"status": "ok", "comms": {}}),
             "shutdown_request" => {
                 let restart = bool_field(c, "restart", false);
-                self.backend.shutdown(restart).await;
                 self.replier
                     .reply(
                         msg,
@@ -295,6 +294,7 @@ impl Shell {
                         json!({"status": "ok", "restart": restart}),
                     )
                     .await;
+                self.backend.shutdown(restart).await;
                 let _ = self.shutdown.send(());
                 return;
             }
@@ -436,13 +436,15 @@ async fn run_control(
                     .await;
             }
             "shutdown_request" => {
+                // Answer first: the frontend is waiting, and the backend's clean-up (killing the
+                // worker, flushing history) may take a moment while the process winds down.
                 let restart = bool_field(&msg.content, "restart", false);
-                backend.shutdown(restart).await;
                 let content = json!({"status": "ok", "restart": restart});
                 iopub.child(&msg, "shutdown_reply", content.clone());
                 replier.reply(&msg, "shutdown_reply", content).await;
                 iopub.status(&msg, "idle");
                 iopub.flush().await;
+                backend.shutdown(restart).await;
                 let _ = shutdown.send(());
                 continue;
             }
