@@ -436,7 +436,7 @@ impl Engine {
                         recs.into_iter().map(move |r| (label.clone(), r))
                     })
                     .collect(),
-                Err(e) => return fail_with(sink, "HistoryError", e.to_string()),
+                Err(e) => return fail_cell(sink, "HistoryError", e.to_string()),
             }
         } else {
             state
@@ -447,7 +447,7 @@ impl Engine {
         };
         if args.contains("--export") {
             let Some(path) = session::answers_path(&self.notebook) else {
-                return fail_with(sink, "UsageError", "%history --export needs the notebook's path (JPY_SESSION_NAME), which this frontend did not provide.");
+                return fail_cell(sink, "UsageError", "%history --export needs the notebook's path (JPY_SESSION_NAME), which this frontend did not provide.");
             };
             let records: Vec<ExchangeRecord> = rows.iter().map(|(_, r)| r.clone()).collect();
             return match session::write_answers(&path, &self.notebook, &records) {
@@ -458,7 +458,7 @@ impl Engine {
                     );
                     ExecuteOutcome::ok()
                 }
-                Err(e) => fail_with(sink, "HistoryError", e),
+                Err(e) => fail_cell(sink, "HistoryError", e),
             };
         }
         self.show_store_warnings(&store, sink);
@@ -474,7 +474,7 @@ impl Engine {
     async fn sandbox_magic(&self, state: &mut State, sink: &OutputSink) -> ExecuteOutcome {
         let report = match self.worker(state).await {
             Ok(w) => w.call("sandbox_report", json!({}), None, None).await,
-            Err(e) => return fail_with(sink, &e.ename, e.evalue),
+            Err(e) => return fail_cell(sink, &e.ename, e.evalue),
         };
         match report {
             Ok(report) => {
@@ -550,20 +550,15 @@ impl Engine {
                     sink.send(Output::DisplayData { data: json!({"text/plain": "The last generated code was put in a new %%python cell below."}), metadata: json!({}), display_id: None });
                     out
                 }
-                None => {
-                    let e = ErrorInfo::new(
-                        "UsageError",
-                        "No code has been generated yet: ask a question first.",
-                    );
-                    sink.error(e.clone());
-                    ExecuteOutcome::error(e)
-                }
+                None => fail_cell(
+                    sink,
+                    "UsageError",
+                    "No code has been generated yet: ask a question first.",
+                ),
             },
             other => {
                 let known: Vec<&str> = magics::MAGICS.iter().map(|(n, _)| *n).collect();
-                let e = ErrorInfo::new("UsageError", format!("Unknown magic {other}. Available: {}. Anything else is asked as a question.", known.join(", ")));
-                sink.error(e.clone());
-                ExecuteOutcome::error(e)
+                fail_cell(sink, "UsageError", format!("Unknown magic {other}. Available: {}. Anything else is asked as a question.", known.join(", ")))
             }
         }
     }
@@ -769,17 +764,15 @@ pub fn role_metadata(r: &str) -> Value {
     role(r)
 }
 
-fn fail_with(sink: &OutputSink, ename: &str, evalue: impl Into<String>) -> ExecuteOutcome {
+/// Show one error output and end the cell with it.
+pub fn fail_cell(sink: &OutputSink, ename: &str, evalue: impl Into<String>) -> ExecuteOutcome {
     let e = ErrorInfo::new(ename, evalue);
     sink.error(e.clone());
     ExecuteOutcome::error(e)
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    super::question::escape_html(s).replace('"', "&quot;")
 }
 
 /// `%history` as an escaped HTML table plus plain text.

@@ -3,7 +3,7 @@
 //! validation failure, one more only after an execution error, then one streamed
 //! interpretation.
 
-use super::engine::{role_metadata, Engine, State};
+use super::engine::{fail_cell as fail, role_metadata, Engine, State};
 use super::llm::{LlmClient, LlmError};
 use super::prompt::{self, ContextItem};
 use super::session;
@@ -17,14 +17,6 @@ use std::time::{Duration, Instant};
 const STREAM_REDRAW: Duration = Duration::from_millis(60);
 /// The design document's limit on a question's length.
 const MAX_QUESTION_CHARS: usize = 1000;
-
-fn fail(sink: &OutputSink, ename: &str, evalue: impl Into<String>) -> ExecuteOutcome {
-    let e = ErrorInfo::new(ename, evalue);
-    let mut shown = e.clone();
-    shown.traceback = vec![format!("{}: {}", e.ename, e.evalue)];
-    sink.send(Output::Error(shown));
-    ExecuteOutcome::error(e)
-}
 
 /// Escape HTML so model text renders as text inside markdown.
 pub fn escape_html(s: &str) -> String {
