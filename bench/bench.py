@@ -136,7 +136,9 @@ def bench_startup(runs):
 
 def bench_load(runs, sizes):
     out = []
-    ours_k = Kernel("llm-analytics")
+    # Raise the upload limits so the ~1 GB file (--big) is accepted.
+    ours_k = Kernel("llm-analytics", env={**os.environ, "MAX_UPLOAD_SIZE": str(4 << 30),
+                                          "MAX_DATAFRAME_SIZE": str(1 << 31)})
     ipy = Kernel("python3")
     ipy.run("import pandas as pd")
     for label, path in sizes:
@@ -270,6 +272,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--big", action="store_true", help="also load a ~1 GB CSV")
+    ap.add_argument("--only", choices=["startup", "load", "memory", "datasets", "question", "history"],
+                    action="append", help="run only these sections (repeatable)")
     args = ap.parse_args()
     p10 = make_csv(CACHE / "mixed_10mb.csv", 10)
     p100 = make_csv(CACHE / "mixed_100mb.csv", 100)
@@ -280,13 +284,18 @@ def main():
             ("20 columns x 1M rows", make_wide(CACHE / "wide_20x1m.csv", 20, 1_000_000)),
             ("200 columns x 1k rows", make_wide(CACHE / "wide_200x1k.csv", 200, 1000)),
             ("2000 columns x 1k rows", make_wide(CACHE / "wide_2000x1k.csv", 2000, 1000))]
+    sections = {
+        "startup": lambda: bench_startup(args.runs),
+        "load": lambda: bench_load(args.runs, sizes),
+        "memory": lambda: bench_memory(p100),
+        "datasets": lambda: bench_datasets(p10),
+        "question": lambda: bench_question(args.runs, p10, wide),
+        "history": lambda: bench_history(args.runs, p10),
+    }
     rows = []
-    rows += bench_startup(args.runs)
-    rows += bench_load(args.runs, sizes)
-    rows += bench_memory(p100)
-    rows += bench_datasets(p10)
-    rows += bench_question(args.runs, p10, wide)
-    rows += bench_history(args.runs, p10)
+    for name, run in sections.items():
+        if not args.only or name in args.only:
+            rows += run()
     import platform
     print(f"Machine: {os.cpu_count()} cores, {platform.platform()}; pandas {pd.__version__}; "
           f"date {time.strftime('%Y-%m-%d')}; medians of {args.runs}+ runs\n")

@@ -168,6 +168,11 @@ QUIRKS: dict[str, bytes] = {
     "int_beyond_uint64_is_object": b"a,b\n99999999999999999999999,-9223372036854775809\nNA,1\n",
     "padded_big_int_is_float": b"a\n 9223372036854775808 \n1\n",
     "big_int_with_float": b"a,b\n18446744073709551615,18446744073709551616\n1.5,1.5\n",
+    # pandas' integer pass stops at the first cell outside int64/uint64:
+    # a float there gives float64 for all, a huge integer there raw text.
+    "float_before_huge_int_is_float": b"a,b\n1.5,1\nNA,2\n123456789012345678901,3\n",
+    "int_float_then_huge_int_is_float": b"a\n-1\n18446744073709551615\n1.5\n123456789012345678901\n",
+    "huge_int_before_float_is_raw_text": b"a\n1\n123456789012345678901\nNA\n1.5\n",
     "dates_stay_text": b"d,t\n2020-01-01,2020-01-01 10:00\n2020-01-02,2020-01-02 11:00\n",
     "int_then_text_late": b"a\n" + b"1\n" * 5000 + b"x\n",
     "float_then_int_digits": b"a\n" + b"1\n" * 5000 + b"2.5\n-0\n",
@@ -350,3 +355,57 @@ def test_not_found(tmp_path: Path) -> None:
     missing = tmp_path / "missing.csv"
     message = load_error(missing, tmp_path)
     assert message.startswith(f"File not found: {missing} (working directory: ")
+
+
+# --- the parallel typed reader: anomalies far from the sampled rows ----------
+# The loader guesses column kinds from the first 1000 rows and parses pieces
+# of a few hundred KB in parallel; each column below turns into something
+# else in a late piece, where only the reader's own checks can notice.
+
+LATE_ROWS = 60_000
+
+
+def _late_cell(column: str, i: int) -> str:
+    late = i > LATE_ROWS - 5_000
+    cells = {
+        "plain_int": str(i * 7 - 3),
+        "int_then_missing": "" if late and i % 11 == 0 else str(i),
+        "int_then_na_word": "NA" if late and i % 13 == 0 else str(-i),
+        "int_then_float": "2.5" if i == LATE_ROWS - 10 else str(i),
+        "int_then_text": "n/a?" if i == LATE_ROWS - 3 else str(i),
+        "int_then_padded": " 5" if i == LATE_ROWS - 7 else str(i),
+        "negative_zero_then_missing": "-0" if i == 3 else ("" if i == LATE_ROWS - 2 else str(i % 5)),
+        "float_with_na": "nan" if i % 97 == 0 else f"{(i % 1000) / 7:.6f}",
+        "float_then_huge_int": "123456789012345678901" if i == LATE_ROWS - 1 else f"{i}.25",
+        "float_then_exponent": "1e-300" if late and i % 17 == 0 else f"-{i % 300}.{i % 10}",
+        "bools": "True" if i % 3 else "False",
+        "quoted_text": f'"line {i}, ""q""\nnext"' if i % 5 == 0 else f"word{i % 9}",
+    }
+    return cells[column]
+
+
+LATE_COLUMNS = [
+    "plain_int", "int_then_missing", "int_then_na_word", "int_then_float", "int_then_text",
+    "int_then_padded", "negative_zero_then_missing", "float_with_na", "float_then_huge_int",
+    "float_then_exponent", "bools", "quoted_text",
+]
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_parallel_reader_matches_read_csv_on_late_surprises(line_end: str, tmp_path: Path) -> None:
+    csv_path = tmp_path / "late.csv"
+    lines = [",".join(LATE_COLUMNS)]
+    lines += [",".join(_late_cell(c, i) for c in LATE_COLUMNS) for i in range(LATE_ROWS)]
+    csv_path.write_bytes((line_end.join(lines) + line_end).encode())
+    assert csv_path.stat().st_size > 4 << 20, "big enough for several parallel pieces"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        summary, frame = load_via_rust(csv_path, tmp_path)
+        expected = pd.read_csv(csv_path)
+    assert_parity(frame, expected, summary)
+    for column in LATE_COLUMNS:
+        if expected[column].dtype == np.float64:
+            # Bit for bit, including NaN positions and the sign of -0.0.
+            ours = frame[column].to_numpy().view(np.uint64)
+            theirs = expected[column].to_numpy().view(np.uint64)
+            assert np.array_equal(ours, theirs), column

@@ -464,9 +464,13 @@ ATTACKS = [
     Attack("hardlink-via-scratch", "file write",
            "import os\nlink = os.path.join(SCRATCH, 'h.csv')\nos.link('data.csv', link)\n"
            "open(link, 'w').write('via hardlink')\nresult = 1"),
+    # The worker maps the dataset's Arrow file, so its path is in /proc/self/maps.
     Attack("overwrite-arrow-file", "file write",
-           "import glob\npaths = glob.glob('/dev/shm/llm-analytics-*/*.arrow')\n"
+           "paths = {l.split()[-1] for l in open('/proc/self/maps') if l.rstrip().endswith('.arrow')}\n"
+           "assert paths, 'no mapped Arrow file'\n"
            "for p in paths:\n    open(p, 'r+b').write(b'\\0' * 64)\nresult = len(paths)"),
+    Attack("list-other-kernels-data", "read outside data",
+           "import os\nresult = [n for n in os.listdir('/dev/shm') if n.startswith('llm-analytics-')]"),
     Attack("poison-site-packages", "file write",
            lambda b: f"open('{b.site_packages}/sitecustomize.py', 'w').write('import os')\nresult = 1"),
     Attack("mmap-write-dataset", "file write",

@@ -138,7 +138,7 @@ fn infer_column(column: &Column) -> (Column, PandasDtype) {
 }
 
 /// pandas' default `na_values` (empty fields are already null from polars).
-fn is_na(s: &str) -> bool {
+pub(crate) fn is_na(s: &str) -> bool {
     // Every spelling is at most 8 bytes and starts with one of these bytes;
     // most text fails here without the full comparison.
     let first_fits = s
@@ -190,6 +190,18 @@ pub(crate) fn parse_i64(s: &str) -> Option<i64> {
     if digits.is_empty() {
         return None;
     }
+    if digits.len() <= 18 {
+        // Cannot overflow: at most 10^18 - 1.
+        let mut value: i64 = 0;
+        for &b in digits {
+            let digit = b.wrapping_sub(b'0');
+            if digit > 9 {
+                return None;
+            }
+            value = value * 10 + i64::from(digit);
+        }
+        return Some(if negative { -value } else { value });
+    }
     // Accumulate negatively so i64::MIN fits.
     let mut value: i64 = 0;
     for &b in digits {
@@ -210,7 +222,45 @@ pub(crate) fn parse_i64(s: &str) -> Option<i64> {
 /// decimal/exponent forms and inf/infinity spellings. fast-float also reads
 /// "nan" spellings, which pandas does not (they are NA or text).
 pub(crate) fn parse_f64(s: &str) -> Option<f64> {
-    fast_float2::parse::<f64, _>(s).ok().filter(|v| !v.is_nan())
+    short_decimal(s.as_bytes())
+        .or_else(|| fast_float2::parse::<f64, _>(s).ok().filter(|v| !v.is_nan()))
+}
+
+/// `[+-]digits[.digits]` with at most 15 digits, the common case, without
+/// the general parser: the digits fit a double exactly, so do the power of
+/// ten (at most 10^15), and IEEE division rounds correctly: the same bits
+/// fast-float gives.
+fn short_decimal(bytes: &[u8]) -> Option<f64> {
+    const POWERS: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let (negative, rest) = match bytes.first()? {
+        b'-' => (true, &bytes[1..]),
+        b'+' => (false, &bytes[1..]),
+        _ => (false, bytes),
+    };
+    if rest.len() > 16 {
+        return None;
+    }
+    let mut mantissa: u64 = 0;
+    let mut digits = 0;
+    let mut point = None;
+    for (i, &b) in rest.iter().enumerate() {
+        match b {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(b - b'0');
+                digits += 1;
+            }
+            b'.' if point.is_none() => point = Some(i),
+            _ => return None,
+        }
+    }
+    if digits == 0 || digits > 15 {
+        return None;
+    }
+    let scale = point.map_or(0, |p| rest.len() - p - 1);
+    let value = mantissa as f64 / POWERS[scale];
+    Some(if negative { -value } else { value })
 }
 
 /// Bytes C's `isspace` accepts; pandas' number parsers skip them.
@@ -360,8 +410,9 @@ impl FastPass<'_> {
                 PandasDtype::Int64,
             ),
             State::Int => {
-                let floats =
-                    ints_to_floats(&self.ints, &self.missing, self.negative_zero, self.strings);
+                // pandas casts an int column with NA to float64, so "-0" is +0.0 here
+                // (only a float cell sends the column through the float parser).
+                let floats = ints_to_floats(&self.ints, &self.missing, false, self.strings);
                 Pass::Done(float_column(name, floats), PandasDtype::Float64)
             }
             State::Float => Pass::Done(float_column(name, self.floats), PandasDtype::Float64),
@@ -557,9 +608,25 @@ fn exact(strings: &StringChunked) -> (Column, PandasDtype) {
             .collect();
         return (float_column(name, values), PandasDtype::Float64);
     }
-    // Numbers where one is an integer beyond uint64: pandas gives up on
-    // float64 and returns the raw text.
+    // Numbers where some are integers beyond uint64: pandas' answer depends
+    // on order. Its integer pass stops at the first cell that is not an
+    // int64/uint64: a float there sends the whole column to float64 (big
+    // integers included); a big integer there leaves the raw text.
     if present().all(|s| parse_float_token(s).is_some() || is_huge_int(s)) {
+        let in_int_range = |s: &&str| {
+            parse_int_token(s).is_some_and(|t| !matches!(t.value, IntValue::Huge { .. }))
+        };
+        let first_stop = present().find(|s| !in_int_range(s));
+        if first_stop.is_some_and(|s| !is_huge_int(s)) {
+            let values = cells
+                .iter()
+                .map(|c| {
+                    c.and_then(|s| parse_float_token(s).or_else(|| parse_f64(trim_c_space(s))))
+                        .unwrap_or(f64::NAN)
+                })
+                .collect();
+            return (float_column(name, values), PandasDtype::Float64);
+        }
         return (raw_text_column(strings).into_column(), PandasDtype::Str);
     }
     if present().all(|s| parse_bool(s).is_some()) {
@@ -725,9 +792,12 @@ mod tests {
         assert_eq!(dtype(&["1 5", "2"]), Str);
         assert_eq!(dtype(&["18446744073709551615", "1.5"]), Float64);
         assert_eq!(dtype(&["18446744073709551616", "1.5"]), Str);
-        assert_eq!(dtype(&["1.5", "18446744073709551616"]), Str);
+        assert_eq!(dtype(&["1.5", "18446744073709551616"]), Float64);
         assert_eq!(dtype(&["-18446744073709551616", "1.5"]), Float64);
         assert_eq!(dtype(&["", "NA"]), Float64);
+        // An int column with NA is cast (0.0); a float cell makes pandas parse "-0" (-0.0).
+        assert!(floats(&["-0", "NA"])[0].is_sign_positive());
+        assert!(floats(&["-0", "1.5"])[0].is_sign_negative());
         assert_eq!(
             floats(&["1e400", "1e-400", "-0", "1.5"]),
             [f64::INFINITY, 0.0, -0.0, 1.5]

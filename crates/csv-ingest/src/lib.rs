@@ -36,33 +36,34 @@
 //!   then text) becomes object with per-block values, the DtypeWarning
 //!   case. That is reproduced: see [`MixedColumn`].
 //!
-//! Known differences, both pandas oddities: integers beyond int64 mixed
-//! with other values (pandas' result then depends on the order of the
-//! values), and files with lone-`\r` line ends where a row starting with a
-//! separator follows a blank line (pandas drops that row's first field).
+//! Known differences, all pandas oddities: integers beyond uint64 mixed
+//! with text or missing values in some orders, a `-0` in a big file whose
+//! `low_memory` block without floats meets a float in another block (pandas
+//! gives 0.0 there, this gives -0.0), and files with lone-`\r` line ends
+//! where a row starting with a separator follows a blank line (pandas
+//! drops that row's first field).
 //!
-//! Speed: the file is memory-mapped, UTF-8 input is not copied, and polars
-//! parses the body in parallel. Columns whose first 1000 rows are all plain
-//! integers or finite floats are parsed by polars straight to Int64/Float64
-//! (see `typed`); they are kept only where that provably matches pandas (no
-//! nulls or failed cells, no NaN/inf, nothing beyond 2^64), else re-read as
-//! strings. String columns are typed in one pass each (in parallel across
-//! columns) rather than with one polars cast per candidate type, which
-//! measured slower and cannot follow pandas' rules (whitespace, `nan`
-//! spellings, big integers). Only files with blank lines, lone `\r` line
-//! ends, quotes inside unquoted fields or too-wide rows take a slower
-//! rewrite-and-reparse path. The Arrow file is one record batch written
+//! Speed: the file is memory-mapped and UTF-8 input is not copied. The
+//! usual file goes through `fast`: cut into pieces at record boundaries,
+//! each tokenized and typed in one pass, in parallel, with numeric columns
+//! (guessed from the first 1000 rows by `sample`) parsed straight to numbers
+//! by `infer`'s own rules and text columns typed by `infer` afterwards.
+//! Files with blank lines, lone `\r` line ends, quotes inside unquoted
+//! fields or too-wide rows take the polars path (`read`), with a
+//! pandas-faithful rewrite where polars would split records differently;
+//! it also produces the errors. The Arrow file is one record batch written
 //! column by column, in parallel, straight from the parsed chunks.
 
 mod chunks;
 mod error;
+mod fast;
 mod header;
 mod infer;
 mod ipc;
 mod read;
 mod records;
+mod sample;
 mod source;
-mod typed;
 
 use std::path::Path;
 
@@ -109,6 +110,27 @@ pub struct LoadedTable {
     /// Columns pandas reads as object because its `low_memory` blocks were
     /// typed differently (the DtypeWarning case).
     pub mixed_columns: Vec<MixedColumn>,
+    /// xxh3-128 of the file's bytes, computed alongside the parse (callers
+    /// use it to notice changed data without reading the file again).
+    pub content_hash: u128,
+}
+
+impl LoadedTable {
+    /// Missing values per data column (index columns excluded), as pandas
+    /// counts them: NaN in float columns, null elsewhere.
+    pub fn null_counts(&self) -> Vec<usize> {
+        use polars::prelude::DataType;
+        self.frame.columns()[self.index_columns..]
+            .iter()
+            .map(|c| match c.dtype() {
+                DataType::Float64 => c
+                    .f64()
+                    .map(|f| f.into_no_null_iter().filter(|v| v.is_nan()).count())
+                    .unwrap_or(0),
+                _ => c.null_count(),
+            })
+            .collect()
+    }
 }
 
 /// Load the CSV at `path`.
@@ -130,7 +152,7 @@ pub fn load(path: &Path, limits: &Limits) -> Result<LoadedTable, LoadError> {
     // process truncates the file meanwhile we may fault, the same trade-off
     // polars makes when it maps files itself.
     let bytes = unsafe { memmap2::Mmap::map(&file) }.map_err(read_error)?;
-    parse(&bytes, &name, sep, limits)
+    parse_and_hash(&bytes, &name, sep, limits)
 }
 
 /// Load a CSV held in memory; `name` is its file name (for the extension
@@ -138,7 +160,25 @@ pub fn load(path: &Path, limits: &Limits) -> Result<LoadedTable, LoadError> {
 pub fn load_bytes(bytes: &[u8], name: &str, limits: &Limits) -> Result<LoadedTable, LoadError> {
     let sep = source::separator_for(name)?;
     check_size(bytes.len() as u64, limits)?;
-    parse(bytes, name, sep, limits)
+    parse_and_hash(bytes, name, sep, limits)
+}
+
+/// The hash costs a few milliseconds beside the parse, instead of a second
+/// read of the file.
+fn parse_and_hash(
+    bytes: &[u8],
+    name: &str,
+    sep: u8,
+    limits: &Limits,
+) -> Result<LoadedTable, LoadError> {
+    let (hash, table) = rayon::join(
+        || xxhash_rust::xxh3::xxh3_128(bytes),
+        || parse(bytes, name, sep, limits),
+    );
+    table.map(|table| LoadedTable {
+        content_hash: hash,
+        ..table
+    })
 }
 
 /// Write the table as an Arrow IPC *file* (uncompressed, one record batch,
@@ -208,14 +248,8 @@ fn parse(bytes: &[u8], name: &str, sep: u8, limits: &Limits) -> Result<LoadedTab
     };
     let rows_per_chunk = chunks::pandas_chunk_rows(names.len());
     let fast = body.plain_body().and_then(|plain| {
-        let types = typed::sample_types(text, &layout, sep, names.len());
-        if types
-            .iter()
-            .all(|t| *t == polars::prelude::DataType::String)
-        {
-            return None;
-        }
-        typed::read_typed(&body, plain, &types, rows_per_chunk)
+        let kinds = sample::sample_types(text, &layout, sep, names.len());
+        fast::read(plain, sep, &names, &kinds, rows_per_chunk)
     });
     let typed = match fast {
         Some((height, inferred)) => {
@@ -235,6 +269,7 @@ fn parse(bytes: &[u8], name: &str, sep: u8, limits: &Limits) -> Result<LoadedTab
         index_columns,
         pandas_dtypes: typed.dtypes,
         mixed_columns: typed.mixed,
+        content_hash: 0,
     })
 }
 

@@ -3,6 +3,7 @@
 
 use super::magics::{self, Cell};
 use super::question;
+use super::scratch;
 use super::session;
 use super::settings::Settings;
 use super::worker_client::{CallError, InterruptHandle, Worker};
@@ -12,7 +13,7 @@ use crate::protocol::backend::{
 };
 use history_store::{ExchangeRecord, HistoryStore, ResilientStore, StoreConfig};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::{Mutex, OnceCell};
 
@@ -50,19 +51,9 @@ pub struct Engine {
     /// Built once: a fresh HTTP/TLS client per question would cost milliseconds each time.
     llm: std::sync::OnceLock<Result<Arc<super::llm::LlmClient>, String>>,
     pub notebook: String,
-}
-
-/// Scratch space for Arrow files: tmpfs when available, so writing them costs a memcpy.
-fn scratch_dir() -> std::io::Result<tempfile::TempDir> {
-    let shm = Path::new("/dev/shm");
-    let base = if shm.is_dir() {
-        shm.to_path_buf()
-    } else {
-        std::env::temp_dir()
-    };
-    tempfile::Builder::new()
-        .prefix("llm-analytics-")
-        .tempdir_in(base)
+    /// The scratch directory (also owned by `State`), removed at shutdown: the
+    /// process exits without running destructors.
+    scratch_path: PathBuf,
 }
 
 fn role(r: &str) -> Value {
@@ -74,7 +65,9 @@ impl Engine {
     /// the frontend is still exchanging kernel_info.
     pub fn new(settings: Settings, exe: PathBuf) -> anyhow::Result<Self> {
         let interrupt = Arc::new(InterruptHandle::default());
-        let worker = match Worker::spawn(&exe, interrupt.clone()) {
+        let scratch = scratch::create()?;
+        let scratch_path = scratch.path().to_path_buf();
+        let worker = match Worker::spawn(&exe, interrupt.clone(), &scratch_path) {
             Ok(w) => Some(w),
             Err(e) => {
                 tracing::error!("could not start the Python worker: {e}");
@@ -91,13 +84,14 @@ impl Engine {
                 exchanges: vec![],
                 last_code: None,
                 session_id: None,
-                scratch: scratch_dir()?,
+                scratch,
                 loads: 0,
                 settings_warned: false,
             }),
             store: OnceCell::new(),
             llm: std::sync::OnceLock::new(),
             notebook: session::notebook_id(),
+            scratch_path,
         })
     }
 
@@ -168,9 +162,9 @@ impl Engine {
     pub async fn worker<'a>(&self, state: &'a mut State) -> Result<&'a mut Worker, ErrorInfo> {
         let fresh = state.worker.is_none();
         if fresh {
-            let w = Worker::spawn(&self.exe, self.interrupt.clone()).map_err(|e| {
-                ErrorInfo::new("WorkerStartError", format!("Could not start Python: {e}"))
-            })?;
+            let w = Worker::spawn(&self.exe, self.interrupt.clone(), &self.scratch_path).map_err(
+                |e| ErrorInfo::new("WorkerStartError", format!("Could not start Python: {e}")),
+            )?;
             state.worker = Some(w);
         }
         let w = state.worker.as_mut().expect("worker just set");
@@ -350,20 +344,26 @@ impl Engine {
         };
         let (src, out) = (expanded.clone(), ipc_path.clone());
         // Parsing is CPU-bound (polars uses its own thread pool); keep it off the async loop.
+        let started = std::time::Instant::now();
         let parsed = tokio::task::spawn_blocking(move || {
             let mut table = csv_ingest::load(&src, &limits)?;
+            let parsed_in = started.elapsed();
             csv_ingest::write_arrow_ipc(&mut table, &out)?;
-            let fingerprint = session::file_fingerprint(&src).unwrap_or_default();
-            Ok::<_, csv_ingest::LoadError>((table.encoding, fingerprint))
+            tracing::debug!(
+                "%load: parsed in {parsed_in:?}, Arrow file written at {:?}",
+                started.elapsed()
+            );
+            let fingerprint = session::content_fingerprint(table.content_hash, table.source_bytes);
+            Ok::<_, csv_ingest::LoadError>((table.encoding, fingerprint, table.null_counts()))
         })
         .await;
-        let (encoding, fingerprint) = match parsed {
+        let (encoding, fingerprint, null_counts) = match parsed {
             Ok(Ok(enc)) => enc,
             Ok(Err(e)) => return fail(ErrorInfo::new("LoadError", e.to_string())),
             Err(e) => return fail(ErrorInfo::new("LoadError", format!("Loading failed: {e}"))),
         };
         let args = json!({"name": name, "ipc_path": ipc_path, "make_current": true,
-                          "source": expanded.display().to_string()});
+                          "source": expanded.display().to_string(), "null_counts": null_counts});
         let called = match self.worker(state).await {
             Ok(w) => w.call("load_dataset", args, Some(sink), None).await,
             Err(e) => return fail(e),
@@ -376,6 +376,10 @@ impl Engine {
                 return fail(e);
             }
         };
+        tracing::debug!(
+            "%load: worker has the frame and profile at {:?}",
+            started.elapsed()
+        );
         let mut text = profile["text"].as_str().unwrap_or("").to_string();
         if encoding == "latin-1" {
             text.push_str("\n(The file is not UTF-8; it was read as Latin-1.)");
@@ -385,6 +389,11 @@ impl Engine {
             metadata: json!({"llm_analytics": {"role": "profile", "dataset": name}}),
             display_id: None,
         });
+        // A dataset loaded again under its name: its old Arrow file is no longer needed
+        // (the worker's map of it stays valid until the old frame is gone).
+        for old in state.datasets.iter().filter(|d| d.name == name) {
+            let _ = std::fs::remove_file(&old.ipc_path);
+        }
         state.datasets.retain(|d| d.name != name);
         state.datasets.push(Dataset {
             name,
@@ -746,6 +755,8 @@ impl Backend for Engine {
                 );
             }
         }
+        // The process exits without destructors; tmpfs is memory, so clean up now.
+        let _ = std::fs::remove_dir_all(&self.scratch_path);
     }
 }
 

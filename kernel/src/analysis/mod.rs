@@ -5,6 +5,7 @@ pub mod llm;
 pub mod magics;
 pub mod prompt;
 pub mod question;
+pub mod scratch;
 pub mod session;
 pub mod settings;
 pub mod worker_client;

@@ -17,14 +17,10 @@ pub fn notebook_id() -> String {
     }
 }
 
-/// Content fingerprint of a data file (xxh3-128 of the bytes, plus the length).
-pub fn file_fingerprint(path: &Path) -> std::io::Result<String> {
-    let bytes = std::fs::read(path)?;
-    Ok(format!(
-        "xxh3:{:032x}:{}",
-        xxhash_rust::xxh3::xxh3_128(&bytes),
-        bytes.len()
-    ))
+/// Content fingerprint of a loaded file: the xxh3-128 of its bytes (computed by the
+/// loader while parsing) and its length.
+pub fn content_fingerprint(hash: u128, len: u64) -> String {
+    format!("xxh3:{hash:032x}:{len}")
 }
 
 /// The fingerprint of everything a question can see: every dataset, by name.
@@ -172,11 +168,13 @@ mod tests {
 
     #[test]
     fn fingerprint_changes_with_content() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("x.csv");
-        std::fs::write(&p, "a\n1\n").unwrap();
-        let f1 = file_fingerprint(&p).unwrap();
-        std::fs::write(&p, "a\n2\n").unwrap();
-        assert_ne!(f1, file_fingerprint(&p).unwrap());
+        let limits = csv_ingest::Limits::default();
+        let fingerprint = |text: &str| {
+            let table = csv_ingest::load_bytes(text.as_bytes(), "x.csv", &limits).unwrap();
+            content_fingerprint(table.content_hash, table.source_bytes)
+        };
+        assert_eq!(fingerprint("a\n1\n"), fingerprint("a\n1\n"));
+        assert_ne!(fingerprint("a\n1\n"), fingerprint("a\n2\n"));
+        assert!(fingerprint("a\n1\n").ends_with(":4"));
     }
 }

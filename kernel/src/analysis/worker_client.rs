@@ -106,6 +106,8 @@ impl InterruptHandle {
 pub struct Worker {
     child: Child,
     exe: PathBuf,
+    /// The kernel's directory of Arrow files, the only part of tmpfs the worker reads.
+    data_dir: PathBuf,
     /// The worker's private read-write directory; removed when the worker is dropped.
     _scratch: Option<tempfile::TempDir>,
     stdin: ChildStdin,
@@ -178,12 +180,16 @@ fn parse_event(line: &str) -> Option<Event> {
 
 impl Worker {
     /// Start the worker process; returns at once (Python imports continue in the background).
-    pub fn spawn(exe: &PathBuf, interrupt: Arc<InterruptHandle>) -> anyhow::Result<Self> {
+    pub fn spawn(
+        exe: &PathBuf,
+        interrupt: Arc<InterruptHandle>,
+        data_dir: &std::path::Path,
+    ) -> anyhow::Result<Self> {
         let scratch = worker_scratch();
         let mut cmd = Command::new(exe);
         cmd.arg("worker")
             .env_clear()
-            .envs(worker_env(scratch.as_ref().map(|d| d.path())))
+            .envs(worker_env(scratch.as_ref().map(|d| d.path()), data_dir))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -227,6 +233,7 @@ impl Worker {
         Ok(Self {
             child,
             exe: exe.clone(),
+            data_dir: data_dir.to_path_buf(),
             _scratch: scratch,
             stdin,
             events,
@@ -380,7 +387,11 @@ impl Worker {
     /// Kill this process and start a fresh one in its place (not configured yet).
     async fn restart(&mut self) {
         self.kill().await;
-        match Worker::spawn(&self.exe.clone(), self.interrupt.clone()) {
+        match Worker::spawn(
+            &self.exe.clone(),
+            self.interrupt.clone(),
+            &self.data_dir.clone(),
+        ) {
             Ok(fresh) => *self = fresh,
             Err(e) => tracing::error!("could not restart the Python worker: {e}"),
         }
@@ -408,7 +419,9 @@ pub const SKIP_VALIDATION_ENV: &str = "LLM_ANALYTICS_UNSAFE_SKIP_VALIDATION";
 /// A fresh private directory for one worker process, with the matplotlib font cache copied in
 /// so the worker does not rebuild it (it cannot run `fc-list` anyway).
 fn worker_scratch() -> Option<tempfile::TempDir> {
-    sweep_stale_scratch();
+    // A kernel exits without running destructors, so its last worker's directory
+    // stays behind; names carry the kernel's pid.
+    super::scratch::sweep_stale(&std::env::temp_dir(), SCRATCH_PREFIX);
     let dir = tempfile::Builder::new()
         .prefix(&format!("{SCRATCH_PREFIX}{}-", std::process::id()))
         .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
@@ -445,30 +458,6 @@ fn worker_scratch() -> Option<tempfile::TempDir> {
 
 const SCRATCH_PREFIX: &str = "llm-analytics-worker-";
 
-/// Remove scratch directories of kernels that are gone (a kernel exits without running
-/// destructors, so its last worker's directory stays behind). Names carry the kernel's pid.
-fn sweep_stale_scratch() {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
-        return;
-    };
-    // SAFETY: getuid has no preconditions.
-    let uid = unsafe { libc::getuid() };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(SCRATCH_PREFIX)) else {
-            continue;
-        };
-        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
-            continue;
-        };
-        let owned = entry.metadata().is_ok_and(|m| m.is_dir() && m.uid() == uid);
-        if owned && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
 /// The connection file named on the kernel's command line (`-f PATH`), if any.
 fn connection_file() -> Option<PathBuf> {
     let mut args = std::env::args().skip(1);
@@ -484,7 +473,10 @@ fn connection_file() -> Option<PathBuf> {
 }
 
 /// The worker's whole environment: the allowlisted part of ours plus the sandbox's settings.
-fn worker_env(scratch: Option<&std::path::Path>) -> Vec<(String, std::ffi::OsString)> {
+fn worker_env(
+    scratch: Option<&std::path::Path>,
+    data_dir: &std::path::Path,
+) -> Vec<(String, std::ffi::OsString)> {
     use crate::worker::sandbox;
     let mut env: Vec<(String, std::ffi::OsString)> = std::env::vars_os()
         .filter_map(|(k, v)| k.into_string().ok().map(|k| (k, v)))
@@ -498,14 +490,8 @@ fn worker_env(scratch: Option<&std::path::Path>) -> Vec<(String, std::ffi::OsStr
     }
     env.push(("PYTHONDONTWRITEBYTECODE".into(), "1".into()));
     env.push(("JOBLIB_MULTIPROCESSING".into(), "0".into()));
-    // The kernel's Arrow files live in a private directory under /dev/shm (else the temp dir).
-    let shm = std::path::Path::new("/dev/shm");
-    let data = if shm.is_dir() {
-        shm.to_path_buf()
-    } else {
-        std::env::temp_dir()
-    };
-    env.push((sandbox::DATA_DIRS_ENV.into(), data.into()));
+    // The kernel's Arrow files: this directory only, not all of /dev/shm.
+    env.push((sandbox::DATA_DIRS_ENV.into(), data_dir.into()));
     // Never readable, even inside an allowed folder: the HMAC key and the kernel's own records.
     let settings = super::settings::Settings::from_lookup(&|k| std::env::var(k).ok());
     let deny: Vec<String> = connection_file()
@@ -971,7 +957,10 @@ mod tests {
 
     #[test]
     fn worker_env_has_no_secrets() {
-        let env = worker_env(Some(std::path::Path::new("/tmp/scratch")));
+        let env = worker_env(
+            Some(std::path::Path::new("/tmp/scratch")),
+            std::path::Path::new("/dev/shm/llm-analytics-1-x"),
+        );
         let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
         for k in &names {
             assert!(

@@ -516,10 +516,12 @@ def _format_frame(frame: traceback.FrameSummary) -> str:
 # Datasets
 
 
-def load_dataset(name: str, ipc_path: str, make_current: bool, source: str) -> dict:
-    """Register a dataset from an Arrow IPC file and return its profile."""
+def load_dataset(name: str, ipc_path: str, make_current: bool, source: str,
+                 null_counts: list | None = None) -> dict:
+    """Register a dataset from an Arrow IPC file and return its profile.
+    ``null_counts`` (per column, from the loader) saves a pass over the data."""
     frame = _register_dataset(name, ipc_path, make_current)
-    return _profile(name, frame, source)
+    return _profile(name, frame, source, null_counts)
 
 
 def restore_dataset(name: str, ipc_path: str, make_current: bool) -> dict:
@@ -554,10 +556,10 @@ def _bindable(name: str) -> bool:
 PROFILE_MAX_COLUMNS = 40
 
 
-def _profile(name: str, frame: pd.DataFrame, source: str) -> dict:
+def _profile(name: str, frame: pd.DataFrame, source: str, null_counts: list | None = None) -> dict:
     shown = frame.iloc[:, :PROFILE_MAX_COLUMNS]
     sample = shown.head(DEFAULT_SAMPLE_ROWS)
-    overview = _column_overview(frame)
+    overview = _column_overview(frame, null_counts)
     sample_text = sample.to_string(max_colwidth=PROFILE_CELL_CHARS, line_width=PROFILE_LINE_WIDTH)
     hidden = frame.shape[1] - shown.shape[1]
     if hidden:
@@ -585,14 +587,15 @@ def _column_names(frame: pd.DataFrame) -> list:
     return [str(column) for column in frame.columns]
 
 
-def _column_overview(frame: pd.DataFrame) -> pd.DataFrame:
-    non_null = frame.count()
+def _column_overview(frame: pd.DataFrame, null_counts: list | None = None) -> pd.DataFrame:
+    if null_counts is None or len(null_counts) != frame.shape[1]:
+        null_counts = [len(frame) - int(n) for n in frame.count()]
     return pd.DataFrame(
         {
             "column": _column_names(frame),
             "dtype": [str(dtype) for dtype in frame.dtypes],
-            "non-null": [int(n) for n in non_null],
-            "nulls": [len(frame) - int(n) for n in non_null],
+            "non-null": [len(frame) - int(n) for n in null_counts],
+            "nulls": [int(n) for n in null_counts],
         }
     )
 
