@@ -1,6 +1,7 @@
 //! `llm-analytics-kernel`: a Jupyter kernel where a cell is a plain-English question about a
 //! loaded CSV. See ARCHITECTURE.md for how the pieces fit.
 
+mod alloc;
 mod analysis;
 mod install;
 mod protocol;
@@ -8,9 +9,6 @@ mod worker;
 
 use clap::{Parser, Subcommand};
 
-// polars allocates heavily while parsing; mimalloc keeps large fresh allocations cheap.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::PathBuf;
 use std::sync::Arc;
 

@@ -20,7 +20,10 @@ use polars::prelude::*;
 use polars_arrow::array::{MutableBinaryViewArray, PrimitiveArray, Utf8ViewArray};
 use rayon::prelude::*;
 
-use crate::infer::{infer_with_chunks, is_na, is_plain_int, parse_f64, parse_i64, Inferred};
+use crate::infer::{
+    infer_with_chunks, is_na, is_plain_int, parse_f64, parse_i64, scan_decimal, scan_int, Inferred,
+};
+use crate::stream::{Numbers, Sink};
 use crate::PandasDtype;
 
 /// What to build for a column.
@@ -46,9 +49,13 @@ pub(crate) fn read(
     names: &[String],
     kinds: &[Kind],
     rows_per_chunk: usize,
+    sink: Option<&Sink>,
 ) -> Option<(usize, Vec<Inferred>)> {
     let pieces = split(body);
-    let parsed = parse_pieces(&pieces, sep, kinds)?;
+    if let Some(sink) = sink {
+        sink.plan(&pieces, kinds);
+    }
+    let parsed = parse_pieces(&pieces, sep, kinds, sink)?;
     let height = parsed.iter().map(|p| p.rows).sum();
     let mut merged: Vec<Option<Inferred>> = transpose(parsed, kinds.len())
         .into_par_iter()
@@ -67,7 +74,7 @@ pub(crate) fn read(
                 }
             })
             .collect();
-        let reparsed = parse_pieces(&pieces, sep, &again)?;
+        let reparsed = parse_pieces(&pieces, sep, &again, None)?;
         let mut columns = transpose(reparsed, kinds.len());
         let jobs: Vec<(usize, Vec<Col>)> = failed
             .iter()
@@ -147,10 +154,24 @@ fn line_end_outside_quotes(body: &[u8], start: usize, mut inside: bool) -> Optio
     None
 }
 
-fn parse_pieces(pieces: &[&[u8]], sep: u8, kinds: &[Kind]) -> Option<Vec<Piece>> {
+/// Parse every piece in parallel; a `sink` gets each piece's numbers as soon
+/// as the piece is done.
+fn parse_pieces(
+    pieces: &[&[u8]],
+    sep: u8,
+    kinds: &[Kind],
+    sink: Option<&Sink>,
+) -> Option<Vec<Piece>> {
     pieces
         .par_iter()
-        .map(|piece| parse_piece(piece, sep, kinds))
+        .enumerate()
+        .map(|(k, piece)| {
+            let parsed = parse_piece(piece, sep, kinds)?;
+            if let Some(sink) = sink {
+                sink.piece_done(k, parsed.rows, &|c| parsed.columns[c].numbers());
+            }
+            Some(parsed)
+        })
         .collect()
 }
 
@@ -250,6 +271,44 @@ impl Col {
         }
     }
 
+    /// The common numeric cell, read straight from the bytes without finding
+    /// its end first: an unquoted plain integer (Int) or short decimal
+    /// (Float) followed by the end of the field. Returns the position of the
+    /// delimiter after it (`sep`, `\n` or the end of the data), or `None`
+    /// to take the general path (which gives the same value when it is one).
+    #[inline]
+    fn push_number(&mut self, data: &[u8], pos: usize, sep: u8) -> Option<usize> {
+        match self {
+            Col::Int {
+                values,
+                negative_zero,
+                ..
+            } => {
+                let (v, stop) = scan_int(data, pos)?;
+                let end = delimiter_at(data, stop, sep)?;
+                *negative_zero |= v == 0 && data[pos] == b'-';
+                values.push(v);
+                Some(end)
+            }
+            Col::Float(values) => {
+                let (v, stop) = scan_decimal(data, pos)?;
+                let end = delimiter_at(data, stop, sep)?;
+                values.push(v);
+                Some(end)
+            }
+            _ => None,
+        }
+    }
+
+    /// The values of a numeric part, for early writing.
+    fn numbers(&self) -> Numbers<'_> {
+        match self {
+            Col::Int { values, .. } => Numbers::Ints(values),
+            Col::Float(values) => Numbers::Floats(values),
+            _ => Numbers::None,
+        }
+    }
+
     /// A missing trailing field (the row is shorter than the header).
     fn push_missing(&mut self) {
         self.push("");
@@ -332,6 +391,17 @@ fn parse_piece(data: &[u8], sep: u8, kinds: &[Kind]) -> Option<Piece> {
         let mut col = 0;
         let mut maybe_blank = false;
         loop {
+            if col == width {
+                return None;
+            }
+            if let Some(end) = columns[col].push_number(data, pos, sep) {
+                col += 1;
+                pos = end + 1;
+                if end == n || data[end] == b'\n' {
+                    break;
+                }
+                continue;
+            }
             let cell: &str;
             let end_of_record;
             if pos >= n {
@@ -359,9 +429,6 @@ fn parse_piece(data: &[u8], sep: u8, kinds: &[Kind]) -> Option<Piece> {
                 maybe_blank |= col == 0 && is_blank(cell.as_bytes());
                 pos = end + 1;
             }
-            if col == width {
-                return None;
-            }
             columns[col].push(cell);
             col += 1;
             if end_of_record {
@@ -378,6 +445,19 @@ fn parse_piece(data: &[u8], sep: u8, kinds: &[Kind]) -> Option<Piece> {
         rows += 1;
     }
     Some(Piece { rows, columns })
+}
+
+/// Where a field that stopped at `stop` ends: `stop` itself if a separator,
+/// line break or the end of the data is there, the `\n` of a `\r\n`;
+/// `None` if the field goes on.
+#[inline]
+fn delimiter_at(data: &[u8], stop: usize, sep: u8) -> Option<usize> {
+    match data.get(stop) {
+        None => Some(stop),
+        Some(&b) if b == sep || b == b'\n' => Some(stop),
+        Some(b'\r') if data.get(stop + 1) == Some(&b'\n') => Some(stop + 1),
+        _ => None,
+    }
 }
 
 /// The first `sep` or `\n` at or after `from`, else `data.len()`. Fields
@@ -460,7 +540,7 @@ mod tests {
     }
 
     fn read_all(body: &[u8], kinds: &[Kind]) -> Option<(usize, Vec<Inferred>)> {
-        read(body, b',', &names(kinds.len()), kinds, 1 << 20)
+        read(body, b',', &names(kinds.len()), kinds, 1 << 20, None)
     }
 
     #[test]

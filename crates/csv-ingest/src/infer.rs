@@ -227,40 +227,77 @@ pub(crate) fn parse_f64(s: &str) -> Option<f64> {
 }
 
 /// `[+-]digits[.digits]` with at most 15 digits, the common case, without
-/// the general parser: the digits fit a double exactly, so do the power of
-/// ten (at most 10^15), and IEEE division rounds correctly: the same bits
-/// fast-float gives.
+/// the general parser.
 fn short_decimal(bytes: &[u8]) -> Option<f64> {
+    scan_decimal(bytes, 0).and_then(|(v, end)| (end == bytes.len()).then_some(v))
+}
+
+/// Read `[+-]digits[.digits]` (at most 15 digits) from `pos`, stopping at
+/// the first other byte: the value and where it stopped. The digits fit a
+/// double exactly, so does the power of ten (at most 10^15), and IEEE
+/// division rounds correctly: the same bits fast-float gives.
+#[inline]
+pub(crate) fn scan_decimal(bytes: &[u8], pos: usize) -> Option<(f64, usize)> {
     const POWERS: [f64; 16] = [
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
     ];
-    let (negative, rest) = match bytes.first()? {
-        b'-' => (true, &bytes[1..]),
-        b'+' => (false, &bytes[1..]),
-        _ => (false, bytes),
+    let (negative, mut i) = match bytes.get(pos)? {
+        b'-' => (true, pos + 1),
+        b'+' => (false, pos + 1),
+        _ => (false, pos),
     };
-    if rest.len() > 16 {
-        return None;
-    }
     let mut mantissa: u64 = 0;
     let mut digits = 0;
     let mut point = None;
-    for (i, &b) in rest.iter().enumerate() {
-        match b {
-            b'0'..=b'9' => {
-                mantissa = mantissa * 10 + u64::from(b - b'0');
-                digits += 1;
+    while let Some(&b) = bytes.get(i) {
+        let digit = b.wrapping_sub(b'0');
+        if digit <= 9 {
+            if digits == 15 {
+                return None;
             }
-            b'.' if point.is_none() => point = Some(i),
-            _ => return None,
+            mantissa = mantissa * 10 + u64::from(digit);
+            digits += 1;
+        } else if b == b'.' && point.is_none() {
+            point = Some(i);
+        } else {
+            break;
         }
+        i += 1;
     }
-    if digits == 0 || digits > 15 {
+    if digits == 0 {
         return None;
     }
-    let scale = point.map_or(0, |p| rest.len() - p - 1);
+    let scale = point.map_or(0, |p| i - p - 1);
     let value = mantissa as f64 / POWERS[scale];
-    Some(if negative { -value } else { value })
+    Some((if negative { -value } else { value }, i))
+}
+
+/// Read `[+-]digits` (at most 18 digits, so no overflow) from `pos`: the
+/// value and where it stopped. The same values `parse_i64` gives.
+#[inline]
+pub(crate) fn scan_int(bytes: &[u8], pos: usize) -> Option<(i64, usize)> {
+    let (negative, start) = match bytes.get(pos)? {
+        b'-' => (true, pos + 1),
+        b'+' => (false, pos + 1),
+        _ => (false, pos),
+    };
+    let mut value: i64 = 0;
+    let mut i = start;
+    while let Some(&b) = bytes.get(i) {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            break;
+        }
+        if i - start == 18 {
+            return None;
+        }
+        value = value * 10 + i64::from(digit);
+        i += 1;
+    }
+    if i == start {
+        return None;
+    }
+    Some((if negative { -value } else { value }, i))
 }
 
 /// Bytes C's `isspace` accepts; pandas' number parsers skip them.

@@ -14,6 +14,7 @@ use polars_arrow_format::ipc;
 use polars_arrow_format::ipc::planus::Builder;
 use rayon::prelude::*;
 
+use crate::stream::Prewritten;
 use crate::{LoadError, LoadedTable, MixedColumn};
 
 /// Schema metadata key: comma-separated pandas dtype per frame column.
@@ -26,13 +27,38 @@ pub const INDEX_COLUMNS_KEY: &str = "csv_ingest.index_columns";
 pub const MIXED_COLUMNS_KEY: &str = "csv_ingest.mixed_columns";
 
 pub(crate) fn write(table: &mut LoadedTable, out: &Path) -> Result<u64, LoadError> {
-    let fail = |message: String| LoadError::Write {
+    let file = File::create(out).map_err(|e| write_error(out, e.to_string()))?;
+    finish(table, &file, out, None)
+}
+
+/// Complete a file whose numeric columns `pre` were written during the
+/// parse; if the head does not fit before them, start the file over.
+pub(crate) fn finish(
+    table: &LoadedTable,
+    file: &File,
+    out: &Path,
+    pre: Option<&Prewritten>,
+) -> Result<u64, LoadError> {
+    let fail = |e: PolarsError| write_error(out, e.to_string());
+    let metadata = schema_metadata(table);
+    if pre.is_some() {
+        if let Some(len) = write_file(&table.frame, &metadata, file, pre).map_err(fail)? {
+            return Ok(len);
+        }
+    }
+    // Drop whatever was written early: the footer must end the file.
+    file.set_len(0)
+        .map_err(|e| write_error(out, e.to_string()))?;
+    write_file(&table.frame, &metadata, file, None)
+        .map_err(fail)?
+        .ok_or_else(|| write_error(out, "no room for the file head".into()))
+}
+
+fn write_error(out: &Path, message: String) -> LoadError {
+    LoadError::Write {
         path: out.to_path_buf(),
         message,
-    };
-    let file = File::create(out).map_err(|e| fail(e.to_string()))?;
-    let metadata = schema_metadata(table);
-    write_file(&table.frame, &metadata, &file).map_err(|e| fail(e.to_string()))
+    }
 }
 
 fn schema_metadata(table: &LoadedTable) -> Metadata {
@@ -75,7 +101,7 @@ struct ColumnLayout {
     buffers: Vec<usize>,
 }
 
-fn padded(len: usize) -> usize {
+pub(crate) fn padded(len: usize) -> usize {
     len.div_ceil(ALIGN) * ALIGN
 }
 
@@ -83,19 +109,44 @@ fn padded(len: usize) -> usize {
 /// chunks: no concatenation, no encoded copy of the body in memory. One
 /// batch means each numeric column is a single contiguous buffer, which
 /// the Python side maps as a numpy array without copying.
-fn write_file(frame: &DataFrame, metadata: &Metadata, file: &File) -> PolarsResult<u64> {
+fn write_file(
+    frame: &DataFrame,
+    metadata: &Metadata,
+    file: &File,
+    pre: Option<&Prewritten>,
+) -> PolarsResult<Option<u64>> {
     let schema = frame.schema().to_arrow(CompatLevel::oldest());
     let ipc_fields = default_ipc_fields(schema.iter_values());
     let layouts: Vec<ColumnLayout> = frame.columns().par_iter().map(layout).collect();
 
     let mut nodes = Vec::with_capacity(layouts.len());
     let mut buffers = Vec::new();
-    let mut body_len = 0usize;
-    for column in &layouts {
+    // Body offset of each column still to write (None: already in the file).
+    let mut places = Vec::with_capacity(layouts.len());
+    let mut body_len = pre.map_or(0, |p| p.area);
+    for (i, column) in layouts.iter().enumerate() {
         nodes.push(ipc::FieldNode {
             length: frame.height() as i64,
             null_count: column.null_count as i64,
         });
+        if let Some(slot) = pre.and_then(|p| p.offsets[i]) {
+            let values = frame.height() * 8;
+            polars_ensure!(
+                column.buffers == [0, values],
+                ComputeError: "column {i} is not the numeric column written early"
+            );
+            buffers.push(ipc::Buffer {
+                offset: slot as i64,
+                length: 0,
+            });
+            buffers.push(ipc::Buffer {
+                offset: slot as i64,
+                length: values as i64,
+            });
+            places.push(None);
+            continue;
+        }
+        places.push(Some(body_len));
         for &len in &column.buffers {
             buffers.push(ipc::Buffer {
                 offset: body_len as i64,
@@ -105,12 +156,11 @@ fn write_file(frame: &DataFrame, metadata: &Metadata, file: &File) -> PolarsResu
         }
     }
 
-    let mut head = PosWriter::new(file, 0);
+    let mut head = Vec::new();
     head.write_all(MAGIC)?;
     head.write_all(&[0, 0])?;
-    let mut position = MAGIC.len() + 2;
     let schema_message = schema_to_bytes(&schema, &ipc_fields, Some(metadata));
-    position += write_message_header(&mut head, &schema_message)?;
+    write_message_header(&mut head, &schema_message)?;
 
     let batch = ipc::Message {
         version: ipc::MetadataVersion::V5,
@@ -126,24 +176,27 @@ fn write_file(frame: &DataFrame, metadata: &Metadata, file: &File) -> PolarsResu
         body_length: body_len as i64,
         custom_metadata: None,
     };
-    let batch_message = Builder::new().finish(&batch, None).to_vec();
-    let block_offset = position;
-    let meta_len = write_message_header(&mut head, &batch_message)?;
-    head.flush()?;
-    let body_start = block_offset + meta_len;
+    let mut batch_message = Vec::new();
+    let meta_len = write_message_header(&mut batch_message, Builder::new().finish(&batch, None))?;
+    // The batch message sits right before the body. With columns written
+    // early the body starts at a fixed offset; the gap before the message
+    // is never read (readers follow the footer).
+    let body_start = match pre {
+        None => head.len() + meta_len,
+        Some(p) if head.len() + meta_len <= p.body_start => p.body_start,
+        Some(_) => return Ok(None),
+    };
+    let block_offset = body_start - meta_len;
+    file.write_all_at(&head, 0)?;
+    file.write_all_at(&batch_message, block_offset as u64)?;
 
     // Columns go to their own ranges of the file, in parallel.
-    let starts = layouts.iter().scan(body_start, |start, layout| {
-        let here = *start;
-        *start += layout.buffers.iter().map(|&len| padded(len)).sum::<usize>();
-        Some(here)
-    });
     let jobs: Vec<(&Column, &ColumnLayout, usize)> = frame
         .columns()
         .iter()
         .zip(&layouts)
-        .zip(starts)
-        .map(|((column, layout), start)| (column, layout, start))
+        .zip(&places)
+        .filter_map(|((column, layout), place)| place.map(|p| (column, layout, body_start + p)))
         .collect();
     jobs.into_par_iter()
         .map(|(column, layout, start)| {
@@ -183,7 +236,7 @@ fn write_file(frame: &DataFrame, metadata: &Metadata, file: &File) -> PolarsResu
     tail.write_all(&(footer.len() as i32).to_le_bytes())?;
     tail.write_all(MAGIC)?;
     tail.flush()?;
-    Ok(tail.position())
+    Ok(Some(tail.position()))
 }
 
 /// Buffered writes at a fixed place in the file (`pwrite`), so columns can

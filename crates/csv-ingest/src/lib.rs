@@ -64,6 +64,7 @@ mod read;
 mod records;
 mod sample;
 mod source;
+mod stream;
 
 use std::path::Path;
 
@@ -135,6 +136,42 @@ impl LoadedTable {
 
 /// Load the CSV at `path`.
 pub fn load(path: &Path, limits: &Limits) -> Result<LoadedTable, LoadError> {
+    with_mapped(path, limits, |bytes, name, sep| {
+        parse_and_hash(bytes, name, sep, limits, None).map(|(table, _)| table)
+    })
+}
+
+/// Load the CSV at `path` and write it as an Arrow IPC file at `out` (see
+/// [`write_arrow_ipc`]); returns the table and the file's size. Faster than
+/// `load` then `write_arrow_ipc`: numeric columns are written while the rest
+/// of the file is still being parsed (see `stream`). On error no file is left.
+pub fn load_to_arrow(
+    path: &Path,
+    out: &Path,
+    limits: &Limits,
+) -> Result<(LoadedTable, u64), LoadError> {
+    let result = with_mapped(path, limits, |bytes, name, sep| {
+        let file = std::fs::File::create(out).map_err(|e| LoadError::Write {
+            path: out.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let sink = stream::Sink::new(&file);
+        let (table, pre) = parse_and_hash(bytes, name, sep, limits, Some(sink))?;
+        let written = ipc::finish(&table, &file, out, pre.as_ref())?;
+        Ok((table, written))
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(out);
+    }
+    result
+}
+
+/// Size checks, then `parse` on the file's bytes, memory-mapped.
+fn with_mapped<T>(
+    path: &Path,
+    limits: &Limits,
+    parse: impl FnOnce(&[u8], &str, u8) -> Result<T, LoadError>,
+) -> Result<T, LoadError> {
     let name = display_name(path);
     let sep = source::separator_for(&name)?;
     let size = file_size(path)?;
@@ -152,7 +189,7 @@ pub fn load(path: &Path, limits: &Limits) -> Result<LoadedTable, LoadError> {
     // process truncates the file meanwhile we may fault, the same trade-off
     // polars makes when it maps files itself.
     let bytes = unsafe { memmap2::Mmap::map(&file) }.map_err(read_error)?;
-    parse_and_hash(&bytes, &name, sep, limits)
+    parse(&bytes, &name, sep)
 }
 
 /// Load a CSV held in memory; `name` is its file name (for the extension
@@ -160,7 +197,7 @@ pub fn load(path: &Path, limits: &Limits) -> Result<LoadedTable, LoadError> {
 pub fn load_bytes(bytes: &[u8], name: &str, limits: &Limits) -> Result<LoadedTable, LoadError> {
     let sep = source::separator_for(name)?;
     check_size(bytes.len() as u64, limits)?;
-    parse_and_hash(bytes, name, sep, limits)
+    parse_and_hash(bytes, name, sep, limits, None).map(|(table, _)| table)
 }
 
 /// The hash costs a few milliseconds beside the parse, instead of a second
@@ -170,15 +207,22 @@ fn parse_and_hash(
     name: &str,
     sep: u8,
     limits: &Limits,
-) -> Result<LoadedTable, LoadError> {
-    let (hash, table) = rayon::join(
+    sink: Option<stream::Sink>,
+) -> Result<(LoadedTable, Option<stream::Prewritten>), LoadError> {
+    let (hash, parsed) = rayon::join(
         || xxhash_rust::xxh3::xxh3_128(bytes),
-        || parse(bytes, name, sep, limits),
+        || parse(bytes, name, sep, limits, sink.as_ref()).map(|table| (table, sink)),
     );
-    table.map(|table| LoadedTable {
-        content_hash: hash,
-        ..table
-    })
+    let (table, sink) = parsed?;
+    let height = table.frame.height();
+    let pre = sink.and_then(|sink| sink.finish(height, table.frame.columns()));
+    Ok((
+        LoadedTable {
+            content_hash: hash,
+            ..table
+        },
+        pre,
+    ))
 }
 
 /// Write the table as an Arrow IPC *file* (uncompressed, one record batch,
@@ -224,7 +268,13 @@ fn check_size(size: u64, limits: &Limits) -> Result<(), LoadError> {
 
 /// Validation in the documented order (after extension and size): empty,
 /// binary, no columns, header only, ragged, too many cells.
-fn parse(bytes: &[u8], name: &str, sep: u8, limits: &Limits) -> Result<LoadedTable, LoadError> {
+fn parse(
+    bytes: &[u8],
+    name: &str,
+    sep: u8,
+    limits: &Limits,
+    sink: Option<&stream::Sink>,
+) -> Result<LoadedTable, LoadError> {
     source::check_not_empty(bytes, name)?;
     source::check_not_binary(bytes, name)?;
     let decoded = source::decode(bytes);
@@ -249,7 +299,7 @@ fn parse(bytes: &[u8], name: &str, sep: u8, limits: &Limits) -> Result<LoadedTab
     let rows_per_chunk = chunks::pandas_chunk_rows(names.len());
     let fast = body.plain_body().and_then(|plain| {
         let kinds = sample::sample_types(text, &layout, sep, names.len());
-        fast::read(plain, sep, &names, &kinds, rows_per_chunk)
+        fast::read(plain, sep, &names, &kinds, rows_per_chunk, sink)
     });
     let typed = match fast {
         Some((height, inferred)) => {

@@ -84,9 +84,15 @@ impl Body<'_> {
     /// ending in a separator with no line break after it (polars drops that
     /// empty last field, so a too-wide row would go unnoticed).
     fn polars_reads_like_pandas(&self, body: &[u8]) -> bool {
-        !has_lone_cr(body)
-            && !has_irregular_quotes(body, self.sep)
-            && body.last() != Some(&self.sep)
+        if body.last() == Some(&self.sep) {
+            return false;
+        }
+        // Two independent scans of the whole body: one per core.
+        let (lone_cr, irregular) = rayon::join(
+            || has_lone_cr(body),
+            || has_irregular_quotes(body, self.sep),
+        );
+        !lone_cr && !irregular
     }
 
     fn rewrite(&self) -> Result<Vec<u8>, LoadError> {

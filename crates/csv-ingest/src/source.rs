@@ -80,8 +80,23 @@ pub(crate) fn decode(bytes: &[u8]) -> Decoded<'_> {
     }
 }
 
+/// Big inputs are checked in two halves in parallel, split at a line break:
+/// an ASCII byte never sits inside a multi-byte character, so the whole is
+/// UTF-8 exactly when both halves are.
 fn is_utf8(bytes: &[u8]) -> bool {
-    simdutf8::basic::from_utf8(bytes).is_ok()
+    const PARALLEL_FROM: usize = 1 << 20;
+    let valid = |part: &[u8]| simdutf8::basic::from_utf8(part).is_ok();
+    let split = (bytes.len() >= PARALLEL_FROM)
+        .then(|| memchr::memchr(b'\n', &bytes[bytes.len() / 2..]))
+        .flatten()
+        .map(|i| bytes.len() / 2 + i);
+    match split {
+        Some(at) => {
+            let (first, second) = rayon::join(|| valid(&bytes[..at]), || valid(&bytes[at..]));
+            first && second
+        }
+        None => valid(bytes),
+    }
 }
 
 /// Latin-1 byte `b` is code point `b`, so this is a fixed two-byte expansion
@@ -118,6 +133,15 @@ mod tests {
         let all: Vec<u8> = (1..=255).collect();
         let expected: String = all.iter().map(|&b| b as char).collect();
         assert_eq!(latin1_to_utf8(&all), expected.as_bytes());
+    }
+
+    #[test]
+    fn big_inputs_are_checked_in_halves() {
+        let mut text = "café,1\n".repeat(300_000).into_bytes();
+        assert!(is_utf8(&text));
+        let last = text.len() - 3;
+        text[last] = 0xE9; // a latin-1 byte in the second half
+        assert!(!is_utf8(&text));
     }
 
     #[test]

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use csv_ingest::{load, load_bytes, write_arrow_ipc, Limits, LoadError, LoadedTable, PandasDtype};
+use csv_ingest::{
+    load, load_bytes, load_to_arrow, write_arrow_ipc, Limits, LoadError, LoadedTable, PandasDtype,
+};
 use polars::prelude::*;
 
 fn ok(bytes: &[u8]) -> LoadedTable {
@@ -344,6 +346,27 @@ fn ten_thousand_columns_load_quickly() {
 }
 
 // --- output -------------------------------------------------------------------
+
+#[test]
+fn load_to_arrow_writes_the_same_table_and_leaves_nothing_on_error() {
+    let dir = Scratch::new("to-arrow");
+    let csv = dir.join("t.csv");
+    std::fs::write(&csv, b"a,b,c\n1,x,0.5\n2,NA,\n3,y,1e3\n").unwrap();
+    let out = dir.join("t.arrow");
+    let (table, written) = load_to_arrow(&csv, &out, &Limits::default()).unwrap();
+    assert_eq!(written, std::fs::metadata(&out).unwrap().len());
+    let back = IpcReader::new(std::fs::File::open(&out).unwrap())
+        .finish()
+        .unwrap();
+    assert_eq!(back.shape(), (3, 3));
+    assert!(back.equals_missing(&table.frame));
+
+    let ragged = dir.join("ragged.csv");
+    std::fs::write(&ragged, b"a,b\n1,2\n3,4,5,6\n").unwrap();
+    let bad_out = dir.join("ragged.arrow");
+    assert!(load_to_arrow(&ragged, &bad_out, &Limits::default()).is_err());
+    assert!(!bad_out.exists(), "a failed load leaves no Arrow file");
+}
 
 #[test]
 fn load_from_disk_and_write_arrow_ipc() {

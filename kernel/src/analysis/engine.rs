@@ -346,15 +346,22 @@ impl Engine {
         // Parsing is CPU-bound (polars uses its own thread pool); keep it off the async loop.
         let started = std::time::Instant::now();
         let parsed = tokio::task::spawn_blocking(move || {
-            let mut table = csv_ingest::load(&src, &limits)?;
-            let parsed_in = started.elapsed();
-            csv_ingest::write_arrow_ipc(&mut table, &out)?;
+            let (table, _) = csv_ingest::load_to_arrow(&src, &out, &limits).inspect_err(|_| {
+                tokio::task::spawn_blocking(crate::alloc::release_freed_memory);
+            })?;
             tracing::debug!(
-                "%load: parsed in {parsed_in:?}, Arrow file written at {:?}",
+                "%load: parsed, Arrow file written at {:?}",
                 started.elapsed()
             );
             let fingerprint = session::content_fingerprint(table.content_hash, table.source_bytes);
-            Ok::<_, csv_ingest::LoadError>((table.encoding, fingerprint, table.null_counts()))
+            let summary = (table.encoding, fingerprint, table.null_counts());
+            // The worker maps the Arrow file; the parsed table is only memory now. Free it
+            // (and hand it back to the OS) off the cell's critical path.
+            tokio::task::spawn_blocking(move || {
+                drop(table);
+                crate::alloc::release_freed_memory();
+            });
+            Ok::<_, csv_ingest::LoadError>(summary)
         })
         .await;
         let (encoding, fingerprint, null_counts) = match parsed {

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use csv_ingest::{load, write_arrow_ipc, Limits};
+use csv_ingest::{load_to_arrow, Limits};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
@@ -27,8 +27,7 @@ fn main() -> ExitCode {
 }
 
 fn run(input: &Path, output: &Path) -> Result<String, csv_ingest::LoadError> {
-    let mut table = load(input, &Limits::default())?;
-    let arrow_bytes = write_arrow_ipc(&mut table, output)?;
+    let (table, arrow_bytes) = load_to_arrow(input, output, &Limits::default())?;
     let columns = table.frame.width() - table.index_columns;
     // Every value is a number or a fixed ASCII word, so no JSON escaping.
     Ok(format!(
