@@ -52,7 +52,9 @@
 //! fields or too-wide rows take the polars path (`read`), with a
 //! pandas-faithful rewrite where polars would split records differently;
 //! it also produces the errors. The Arrow file is one record batch written
-//! column by column, in parallel, straight from the parsed chunks.
+//! column by column, in parallel, straight from the parsed chunks; with
+//! [`load_to_arrow`], numeric columns are written while later pieces are
+//! still parsing (see `stream`).
 
 mod chunks;
 mod error;

@@ -56,6 +56,9 @@ pub struct Engine {
     scratch_path: PathBuf,
 }
 
+/// How long memory freed after a `%load` stays with the kernel for the next load.
+const MEMORY_RELEASE_DELAY: std::time::Duration = std::time::Duration::from_secs(5);
+
 fn role(r: &str) -> Value {
     json!({"llm_analytics": {"role": r}})
 }
@@ -346,25 +349,19 @@ impl Engine {
         // Parsing is CPU-bound (polars uses its own thread pool); keep it off the async loop.
         let started = std::time::Instant::now();
         let parsed = tokio::task::spawn_blocking(move || {
-            let (table, _) = csv_ingest::load_to_arrow(&src, &out, &limits).inspect_err(|_| {
-                tokio::task::spawn_blocking(crate::alloc::release_freed_memory);
-            })?;
+            let loaded = csv_ingest::load_to_arrow(&src, &out, &limits);
+            crate::alloc::release_after(MEMORY_RELEASE_DELAY);
+            let (table, _) = loaded?;
             tracing::debug!(
                 "%load: parsed, Arrow file written at {:?}",
                 started.elapsed()
             );
             let fingerprint = session::content_fingerprint(table.content_hash, table.source_bytes);
             let summary = (table.encoding, fingerprint, table.null_counts());
-            // The worker maps the Arrow file; the parsed table is only memory now. Free it
-            // (and hand it back to the OS) off the cell's critical path.
-            tokio::task::spawn_blocking(move || {
-                drop(table);
-                crate::alloc::release_freed_memory();
-            });
-            Ok::<_, csv_ingest::LoadError>(summary)
+            Ok::<_, csv_ingest::LoadError>((summary, table))
         })
         .await;
-        let (encoding, fingerprint, null_counts) = match parsed {
+        let ((encoding, fingerprint, null_counts), table) = match parsed {
             Ok(Ok(enc)) => enc,
             Ok(Err(e)) => return fail(ErrorInfo::new("LoadError", e.to_string())),
             Err(e) => return fail(ErrorInfo::new("LoadError", format!("Loading failed: {e}"))),
@@ -375,6 +372,10 @@ impl Engine {
             Ok(w) => w.call("load_dataset", args, Some(sink), None).await,
             Err(e) => return fail(e),
         };
+        // The worker maps the Arrow file; the parsed table is only memory now. Free it once
+        // the worker is done (not competing with it for a core), off the cell's critical
+        // path; alloc.rs decides when the OS gets the memory back.
+        tokio::task::spawn_blocking(move || drop(table));
         let profile = match called {
             Ok(p) => p,
             Err(err) => {
