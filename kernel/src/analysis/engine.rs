@@ -398,9 +398,20 @@ impl Engine {
             display_id: None,
         });
         // A dataset loaded again under its name: its old Arrow file is no longer needed
-        // (the worker's map of it stays valid until the old frame is gone).
-        for old in state.datasets.iter().filter(|d| d.name == name) {
-            let _ = std::fs::remove_file(&old.ipc_path);
+        // (the worker's map of it stays valid until the old frame is gone). Unlinking a
+        // big tmpfs file frees its pages there and then, so do it off the critical path.
+        let stale: Vec<PathBuf> = state
+            .datasets
+            .iter()
+            .filter(|d| d.name == name)
+            .map(|d| d.ipc_path.clone())
+            .collect();
+        if !stale.is_empty() {
+            tokio::task::spawn_blocking(move || {
+                for path in stale {
+                    let _ = std::fs::remove_file(path);
+                }
+            });
         }
         state.datasets.retain(|d| d.name != name);
         state.datasets.push(Dataset {
@@ -411,6 +422,7 @@ impl Engine {
             fingerprint,
         });
         self.resume_session(state, sink).await;
+        tracing::debug!("%load: session resumed at {:?}", started.elapsed());
         ExecuteOutcome::ok()
     }
 

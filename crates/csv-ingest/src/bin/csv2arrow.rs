@@ -1,7 +1,8 @@
 //! `csv2arrow IN.csv OUT.arrow`: load a CSV like `pd.read_csv` and write it
 //! as an Arrow IPC file. Prints a JSON summary on success; on failure prints
 //! the analyst-facing message on stderr and exits with status 2.
-//! Used by the Python parity tests and handy for debugging.
+//! Used by the Python parity tests and handy for debugging. Honours
+//! MAX_UPLOAD_SIZE and MAX_DATAFRAME_SIZE like the kernel.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -26,8 +27,18 @@ fn main() -> ExitCode {
     }
 }
 
+/// The kernel's limits, from the same variables (defaults otherwise).
+fn limits() -> Limits {
+    let var = |key: &str| std::env::var(key).ok().and_then(|v| v.parse().ok());
+    let defaults = Limits::default();
+    Limits {
+        max_upload_size: var("MAX_UPLOAD_SIZE").unwrap_or(defaults.max_upload_size),
+        max_cells: var("MAX_DATAFRAME_SIZE").unwrap_or(defaults.max_cells),
+    }
+}
+
 fn run(input: &Path, output: &Path) -> Result<String, csv_ingest::LoadError> {
-    let (table, arrow_bytes) = load_to_arrow(input, output, &Limits::default())?;
+    let (table, arrow_bytes) = load_to_arrow(input, output, &limits())?;
     let columns = table.frame.width() - table.index_columns;
     // Every value is a number or a fixed ASCII word, so no JSON escaping.
     Ok(format!(
