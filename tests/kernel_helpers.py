@@ -243,3 +243,31 @@ def wait_for_kernel_info(kc: BlockingKernelClient, timeout: float = 30) -> dict[
         except TimeoutError as e:
             last_err = e
     raise TimeoutError(f"kernel did not answer kernel_info within {timeout}s ({last_err})")
+
+
+def role(o: dict[str, Any]) -> str | None:
+    """An output message's `metadata.llm_analytics.role` (code, result, interpretation, profile)."""
+    md = o["content"].get("metadata") or {}
+    return (md.get("llm_analytics") or {}).get("role")
+
+
+def errors(outputs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The error messages among the outputs."""
+    return [o for o in outputs if o["msg_type"] == "error"]
+
+
+def show(outputs: Iterable[dict[str, Any]], width: int = 800) -> str:
+    """Compact dump of outputs for assertion messages: text shown (cut), other mimes sized."""
+    lines = []
+    for o in outputs:
+        c = o["content"]
+        if o["msg_type"] == "stream":
+            lines.append(f"stream[{c.get('name')}]: {c.get('text', '')[:width]!r}")
+        elif o["msg_type"] == "error":
+            lines.append(f"error: {c.get('ename')}: {c.get('evalue', '')[:width]!r}")
+        else:
+            data = {k: (v[:width] if k.startswith("text/") and isinstance(v, str) else f"<{len(v)} chars>")
+                    for k, v in (c.get("data") or {}).items()}
+            tid = (c.get("transient") or {}).get("display_id")
+            lines.append(f"{o['msg_type']} role={role(o)} id={tid}: {data!r}"[:width + 200])
+    return "\n".join(lines)

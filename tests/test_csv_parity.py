@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import os
 import subprocess
 import time
@@ -291,55 +292,45 @@ def test_binary(tmp_path: Path) -> None:
     )
 
 
-def test_ragged_row_reports_pandas_line_number(tmp_path: Path) -> None:
-    csv_path = tmp_path / "r.csv"
-    csv_path.write_bytes(b'a,b,c\n1,2,3\n"x\ny",5,6\n\n7,8,9,10,11\n')
-    with pytest.raises(pd.errors.ParserError, match="Expected 3 fields in line 5, saw 5"):
-        pd.read_csv(csv_path)
-    assert load_error(csv_path, tmp_path) == (
-        "Error parsing CSV: line 5 has 5 fields, but the header has 3 (r.csv)"
-    )
-
-
-def test_ragged_row_after_implicit_index(tmp_path: Path) -> None:
-    csv_path = tmp_path / "r.csv"
-    csv_path.write_bytes(b"a,b\nr1,1,2\nr2,3,4,5\n")
-    with pytest.raises(pd.errors.ParserError, match="Expected 3 fields in line 3, saw 4"):
-        pd.read_csv(csv_path)
-    assert load_error(csv_path, tmp_path) == (
+# (file bytes, what pandas raises, what the loader says): same line numbers as pandas.
+MALFORMED = {
+    "ragged_row": (
+        b'a,b,c\n1,2,3\n"x\ny",5,6\n\n7,8,9,10,11\n',
+        "Expected 3 fields in line 5, saw 5",
+        "Error parsing CSV: line 5 has 5 fields, but the header has 3 (bad.csv)",
+    ),
+    "ragged_row_after_implicit_index": (
+        b"a,b\nr1,1,2\nr2,3,4,5\n",
+        "Expected 3 fields in line 3, saw 4",
         "Error parsing CSV: line 3 has 4 fields, but the first data row has 3 "
-        "(header fields plus 1 index column(s)) (r.csv)"
-    )
+        "(header fields plus 1 index column(s)) (bad.csv)",
+    ),
+    "stray_quote_does_not_hide_a_wide_row": (
+        b'a,b\nab"c,1\n1,2,3\n',
+        "Expected 2 fields in line 3, saw 3",
+        "Error parsing CSV: line 3 has 3 fields, but the header has 2 (bad.csv)",
+    ),
+    "trailing_separator_on_last_line_without_newline": (
+        b"a,b\n1,2\n3,4,",
+        "Expected 2 fields in line 3, saw 3",
+        "Error parsing CSV: line 3 has 3 fields, but the header has 2 (bad.csv)",
+    ),
+    "unclosed_quote": (
+        b'a,b\n1,2\n"x,3\n',
+        "EOF inside string",
+        'Error parsing CSV: a quoted field starting on line 3 is never closed (missing ")',
+    ),
+}
 
 
-def test_stray_quote_does_not_hide_a_wide_row(tmp_path: Path) -> None:
-    csv_path = tmp_path / "q.csv"
-    csv_path.write_bytes(b'a,b\nab"c,1\n1,2,3\n')
-    with pytest.raises(pd.errors.ParserError, match="Expected 2 fields in line 3, saw 3"):
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_malformed_file_error_matches_pandas(case: str, tmp_path: Path) -> None:
+    data, pandas_error, message = MALFORMED[case]
+    csv_path = tmp_path / "bad.csv"
+    csv_path.write_bytes(data)
+    with pytest.raises(pd.errors.ParserError, match=re.escape(pandas_error)):
         pd.read_csv(csv_path)
-    assert load_error(csv_path, tmp_path) == (
-        "Error parsing CSV: line 3 has 3 fields, but the header has 2 (q.csv)"
-    )
-
-
-def test_last_line_with_trailing_separator_and_no_newline(tmp_path: Path) -> None:
-    csv_path = tmp_path / "t.csv"
-    csv_path.write_bytes(b"a,b\n1,2\n3,4,")
-    with pytest.raises(pd.errors.ParserError, match="Expected 2 fields in line 3, saw 3"):
-        pd.read_csv(csv_path)
-    assert load_error(csv_path, tmp_path) == (
-        "Error parsing CSV: line 3 has 3 fields, but the header has 2 (t.csv)"
-    )
-
-
-def test_unclosed_quote(tmp_path: Path) -> None:
-    csv_path = tmp_path / "u.csv"
-    csv_path.write_bytes(b'a,b\n1,2\n"x,3\n')
-    with pytest.raises(pd.errors.ParserError, match="EOF inside string"):
-        pd.read_csv(csv_path)
-    assert load_error(csv_path, tmp_path) == (
-        'Error parsing CSV: a quoted field starting on line 3 is never closed (missing ")'
-    )
+    assert load_error(csv_path, tmp_path) == message
 
 
 def test_wrong_extension(tmp_path: Path) -> None:

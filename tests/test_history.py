@@ -35,7 +35,7 @@ import pandas as pd
 import pytest
 
 from fake_llm import FakeLLM, last_user_message
-from kernel_helpers import drain, execute, kernel_pid, make_kernel_env, stream_text
+from kernel_helpers import drain, errors, execute, kernel_pid, make_kernel_env, role, show, stream_text
 
 try:  # only used when present in the venv
     import pymongo  # type: ignore
@@ -139,29 +139,6 @@ def sales_csv(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
 # ---------------------------------------------------------------------------
 # output helpers
 # ---------------------------------------------------------------------------
-
-def role(o: dict[str, Any]) -> str | None:
-    md = o["content"].get("metadata") or {}
-    return (md.get("llm_analytics") or {}).get("role")
-
-
-def show(outputs) -> str:
-    lines = []
-    for o in outputs:
-        c = o["content"]
-        if o["msg_type"] == "stream":
-            lines.append(f"stream[{c.get('name')}]: {c.get('text')!r}")
-        elif o["msg_type"] == "error":
-            lines.append(f"error: {c.get('ename')}: {c.get('evalue')!r}")
-        else:
-            data = {k: v for k, v in (c.get("data") or {}).items() if k.startswith("text/")}
-            lines.append(f"{o['msg_type']} role={role(o)}: {data!r}"[:800])
-    return "\n".join(lines)
-
-
-def errors(outputs) -> list[dict[str, Any]]:
-    return [o for o in outputs if o["msg_type"] == "error"]
-
 
 def code_requests(llm: FakeLLM) -> list[dict[str, Any]]:
     """Bodies of the code-generation requests (the interpretation is the streamed one)."""
@@ -543,6 +520,14 @@ def unique_db() -> str:
     return "hist_" + uuid.uuid4().hex[:12]
 
 
+def backend_settings(backend: str, mongo_servers) -> dict[str, str]:
+    """Kernel settings for the history store under test: SQLite needs none, MongoDB a
+    running server and a database of its own."""
+    if backend == "mongo":
+        return {"MONGODB_URL": mongo_servers().url, "DATABASE_NAME": unique_db()}
+    return {}
+
+
 def kill_kernel_hard(km) -> list[int]:
     """SIGKILL the kernel process; returns the pids of its descendants (e.g. the worker)."""
     pid = kernel_pid(km)
@@ -753,9 +738,7 @@ def test_fresh_answer_becomes_the_recording_that_replays(
     """After %%fresh produced new code, later replays use the newest recording."""
     csv, frame = sales_csv
     script_model(fake_llm)
-    extra = {}
-    if backend == "mongo":
-        extra = {"MONGODB_URL": mongo_servers().url, "DATABASE_NAME": unique_db()}
+    extra = backend_settings(backend, mongo_servers)
     env = lambda nb: env_for(fake_llm.base_url, tmp_path, notebook=nb, **extra)  # noqa: E731
     seed_env = env("first.ipynb")
     km, kc = kernel_factory(env=seed_env)
@@ -982,9 +965,7 @@ def test_history_all_covers_every_session_of_the_notebook(
     other = tmp_path / "returns.csv"
     write_csv(make_sales(n=25, seed=99), other)
     script_model(fake_llm)
-    extra = {}
-    if backend == "mongo":
-        extra = {"MONGODB_URL": mongo_servers().url, "DATABASE_NAME": unique_db()}
+    extra = backend_settings(backend, mongo_servers)
     env = env_for(fake_llm.base_url, tmp_path, **extra)
     km, kc = kernel_factory(env=env)
     load(kc, csv)
@@ -1052,9 +1033,7 @@ def test_history_all_keeps_exchanges_beyond_the_conversation_cap(
     """MAX_CONVERSATION_HISTORY caps the session's conversation, not the audit trail."""
     csv, _ = sales_csv
     script_model(fake_llm)
-    extra = {}
-    if backend == "mongo":
-        extra = {"MONGODB_URL": mongo_servers().url, "DATABASE_NAME": unique_db()}
+    extra = backend_settings(backend, mongo_servers)
     env = env_for(fake_llm.base_url, tmp_path, MAX_CONVERSATION_HISTORY="2", **extra)
     km, kc = kernel_factory(env=env)
     load(kc, csv)
@@ -1206,9 +1185,7 @@ def test_unusable_data_dir_warns_once_and_keeps_working(
     script_model(fake_llm)
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the data dir should be\n")
-    extra = {}
-    if backend == "mongo":
-        extra = {"MONGODB_URL": mongo_servers().url, "DATABASE_NAME": unique_db()}
+    extra = backend_settings(backend, mongo_servers)
     env = env_for(fake_llm.base_url, tmp_path, data_dir=blocker / "data", **extra)
     _, kc = kernel_factory(env=env)
     times, stderr, _ = timed_session(kc, csv, [Q_TOTAL, Q_ORDERS])

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from kernel_helpers import execute, make_kernel_env, results, start_kernel, stop_kernel
+from kernel_helpers import execute, make_kernel_env, results, role, show, start_kernel, stop_kernel
 
 pytestmark = [pytest.mark.kernel]
 
@@ -36,25 +36,6 @@ CELL_TIMEOUT = 120
 # ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
-
-def role(o: dict[str, Any]) -> str | None:
-    md = o["content"].get("metadata") or {}
-    return (md.get("llm_analytics") or {}).get("role")
-
-
-def show(outputs) -> str:
-    lines = []
-    for o in outputs:
-        c = o["content"]
-        if o["msg_type"] == "stream":
-            lines.append(f"stream[{c.get('name')}]: {c.get('text')!r}"[:800])
-        elif o["msg_type"] == "error":
-            lines.append(f"error: {c.get('ename')}: {c.get('evalue')!r}")
-        else:
-            data = {k: (v[:300] if isinstance(v, str) else v) for k, v in (c.get("data") or {}).items()}
-            lines.append(f"{o['msg_type']} role={role(o)}: {data!r}"[:1200])
-    return "\n".join(lines)
-
 
 def read_like_design_doc(path: Path) -> pd.DataFrame:
     """pandas, UTF-8 first then Latin-1, as the design document reads uploads."""

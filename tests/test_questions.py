@@ -25,7 +25,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from fake_llm import FakeLLM, last_user_message
-from kernel_helpers import all_text, collect_iopub, execute, get_reply, results
+from kernel_helpers import collect_iopub, errors, execute, get_reply, results, role, show
 
 pytestmark = [pytest.mark.kernel]
 
@@ -125,34 +125,8 @@ def write_csv(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
 # helpers
 # ---------------------------------------------------------------------------
 
-def role(o: dict[str, Any]) -> str | None:
-    md = o["content"].get("metadata") or {}
-    return (md.get("llm_analytics") or {}).get("role")
-
-
 def with_role(outputs, r: str) -> list[dict[str, Any]]:
     return [o for o in outputs if role(o) == r]
-
-
-def errors(outputs) -> list[dict[str, Any]]:
-    return [o for o in outputs if o["msg_type"] == "error"]
-
-
-def show(outputs) -> str:
-    """Compact dump of outputs for assertion messages."""
-    lines = []
-    for o in outputs:
-        c = o["content"]
-        if o["msg_type"] == "stream":
-            lines.append(f"stream[{c.get('name')}]: {c.get('text')!r}")
-        elif o["msg_type"] == "error":
-            lines.append(f"error: {c.get('ename')}: {c.get('evalue')!r}")
-        else:
-            data = {k: (v if k.startswith("text/") else f"<{len(v)} chars>")
-                    for k, v in (c.get("data") or {}).items()}
-            tid = (c.get("transient") or {}).get("display_id")
-            lines.append(f"{o['msg_type']} role={role(o)} id={tid}: {data!r}"[:600])
-    return "\n".join(lines)
 
 
 def script(llm: FakeLLM, codes: list[str], interpretation: Any = INTERPRETATION) -> None:

@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import glob
 import hashlib
-import html as htmlmod
 import json
 import os
 import re
-import signal
 import socket
-import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -33,7 +30,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from fake_llm import FakeLLM
-from kernel_helpers import execute, kernel_pid, make_kernel_env, start_kernel, stop_kernel
+from kernel_helpers import execute, kernel_pid, make_kernel_env, show, start_kernel, stop_kernel
 
 pytestmark = [pytest.mark.kernel]
 
@@ -211,21 +208,6 @@ def results(outputs: list) -> list:
 
 def errors(outputs: list) -> list:
     return [o["content"] for o in outputs if o["msg_type"] == "error"]
-
-
-def show(outputs: list) -> str:
-    lines = []
-    for o in outputs:
-        c = o["content"]
-        if o["msg_type"] == "stream":
-            lines.append(f"stream[{c.get('name')}]: {c.get('text', '')[:300]!r}")
-        elif o["msg_type"] == "error":
-            lines.append(f"error: {c.get('ename')}: {c.get('evalue', '')[:300]!r}")
-        else:
-            data = {k: (v[:200] if isinstance(v, str) and k.startswith("text/") else f"<{k}>")
-                    for k, v in (c.get("data") or {}).items()}
-            lines.append(f"{o['msg_type']}: {data!r}")
-    return "\n".join(lines)
 
 
 def table_numbers(text: str, labels) -> dict:
