@@ -434,3 +434,30 @@ def test_numeric_file_written_early_matches_read_csv(tmp_path: Path) -> None:
     written = (tmp_path / "numeric.arrow").read_bytes()
     assert summary["arrow_bytes"] == len(written)
     assert written[8192:60000] == bytes(60000 - 8192), "columns were not written early"
+
+
+def test_blank_line_after_early_writes_falls_back_cleanly(tmp_path: Path) -> None:
+    """Numeric pieces are written early; a blank line near the end sends the file to the
+    polars path, whose table (one row fewer) must be what lands in the Arrow file."""
+    rows = [f"{i},{i / 4}" for i in range(400_000)]
+    rows.insert(399_000, "")
+    csv_path = tmp_path / "blank.csv"
+    csv_path.write_text("a,b\n" + "\n".join(rows) + "\n")
+    summary, ours = load_via_rust(csv_path, tmp_path)
+    expected = pd.read_csv(csv_path)
+    assert len(expected) == 400_000
+    assert_parity(ours, expected, summary)
+
+
+def test_tab_only_line_after_early_writes_keeps_every_value(tmp_path: Path) -> None:
+    """A line of only tabs is a row of NaN to pandas but stops the fast reader, so the
+    polars path reads the file; its height matches the rows written early, and the
+    early writes (some pieces never wrote) must still not be trusted."""
+    rows = [f"{i}\t{i / 4}\tt{i % 7}" for i in range(400_000)]
+    rows[399_000] = "\t\t"
+    csv_path = tmp_path / "tabs.tsv"
+    csv_path.write_text("a\tb\tc\n" + "\n".join(rows) + "\n")
+    summary, ours = load_via_rust(csv_path, tmp_path)
+    expected = pd.read_csv(csv_path, sep="\t")
+    assert len(expected) == 400_000
+    assert_parity(ours, expected, summary)

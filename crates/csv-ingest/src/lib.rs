@@ -303,6 +303,9 @@ fn parse(
         let kinds = sample::sample_types(text, &layout, sep, names.len());
         fast::read(plain, sep, &names, &kinds, rows_per_chunk, sink)
     });
+    if let (None, Some(sink)) = (&fast, sink) {
+        sink.abandon();
+    }
     let typed = match fast {
         Some((height, inferred)) => {
             check_cells(height, data_columns, limits)?;

@@ -133,6 +133,12 @@ impl<'f> Sink<'f> {
         });
     }
 
+    /// The fast reader gave up (the polars path reads the file): whatever
+    /// was written early is not the table.
+    pub fn abandon(&self) {
+        self.broken.store(true, Ordering::Relaxed);
+    }
+
     /// Piece `k` is parsed: write its numeric parts to their slots.
     pub fn piece_done<'p>(&self, k: usize, rows: usize, numbers: &dyn Fn(usize) -> Numbers<'p>) {
         let Some(plan) = self.plan.get() else {
