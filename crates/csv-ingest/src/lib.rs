@@ -36,8 +36,10 @@
 //!   then text) becomes object with per-block values, the DtypeWarning
 //!   case. That is reproduced: see [`MixedColumn`].
 //!
-//! Known differences, all pandas oddities: integers beyond uint64 mixed
-//! with text or missing values in some orders, a `-0` in a big file whose
+//! Known differences, all pandas oddities: integers beyond int64 mixed with
+//! text, missing or whitespace-padded values (pandas' answer then depends on
+//! the order of the values and on which side the padding is; e.g. with a
+//! huge integer first, pandas keeps NA spellings and empty cells as text), a `-0` in a big file whose
 //! `low_memory` block without floats meets a float in another block (pandas
 //! gives 0.0 there, this gives -0.0), and files with lone-`\r` line ends
 //! where a row starting with a separator follows a blank line (pandas
