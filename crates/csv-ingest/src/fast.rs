@@ -2,7 +2,7 @@
 //! is cut into pieces at record boundaries and each piece is tokenized and
 //! typed in one pass, in parallel, straight into column buffers.
 //!
-//! Columns the sample (`typed::sample_types`) guessed numeric are parsed to
+//! Columns the sample (`sample::sample_types`) guessed numeric are parsed to
 //! i64/f64 cell by cell with `infer`'s own rules (the same integer and
 //! float parsers, the same NA spellings, ints switching to floats), so the
 //! values equal what `infer` would give. A numeric column meeting a cell it

@@ -191,16 +191,8 @@ pub(crate) fn parse_i64(s: &str) -> Option<i64> {
         return None;
     }
     if digits.len() <= 18 {
-        // Cannot overflow: at most 10^18 - 1.
-        let mut value: i64 = 0;
-        for &b in digits {
-            let digit = b.wrapping_sub(b'0');
-            if digit > 9 {
-                return None;
-            }
-            value = value * 10 + i64::from(digit);
-        }
-        return Some(if negative { -value } else { value });
+        // Cannot overflow: the reader's own scan, which must take the whole cell.
+        return scan_int(bytes, 0).and_then(|(v, end)| (end == bytes.len()).then_some(v));
     }
     // Accumulate negatively so i64::MIN fits.
     let mut value: i64 = 0;

@@ -420,14 +420,18 @@ where
 {
     let mut len = 0;
     for array in values.downcast_iter() {
-        let slice = array.values().as_slice();
-        // SAFETY: plain numeric values viewed as their little-endian bytes
-        // (Arrow IPC is little-endian, as is every target we build for).
-        let bytes = unsafe {
-            std::slice::from_raw_parts(slice.as_ptr().cast::<u8>(), std::mem::size_of_val(slice))
-        };
+        let bytes = numeric_bytes(array.values().as_slice());
         out.write_all(bytes)?;
         len += bytes.len();
     }
     pad(out, len)
+}
+
+/// Plain numbers as the bytes Arrow stores them (little-endian, as is every
+/// target we build for).
+pub(crate) fn numeric_bytes<T: polars::prelude::NumericNative>(values: &[T]) -> &[u8] {
+    // SAFETY: numeric natives have no padding or invalid bit patterns.
+    unsafe {
+        std::slice::from_raw_parts(values.as_ptr().cast::<u8>(), std::mem::size_of_val(values))
+    }
 }

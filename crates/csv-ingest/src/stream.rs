@@ -25,6 +25,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 use crate::fast::Kind;
+use crate::ipc::numeric_bytes;
 
 /// Bytes reserved for the file head (magic, schema and batch messages)
 /// before the body: a fixed part plus room per column for names and
@@ -154,9 +155,9 @@ impl<'f> Sink<'f> {
             let written = match numbers(c) {
                 Numbers::Ints(values) => {
                     plan.wrote_ints[c].store(true, Ordering::Relaxed);
-                    self.file.write_all_at(as_bytes(values), at as u64)
+                    self.file.write_all_at(numeric_bytes(values), at as u64)
                 }
-                Numbers::Floats(values) => self.file.write_all_at(as_bytes(values), at as u64),
+                Numbers::Floats(values) => self.file.write_all_at(numeric_bytes(values), at as u64),
                 Numbers::None => {
                     plan.skipped[c].store(true, Ordering::Relaxed);
                     Ok(())
@@ -211,17 +212,9 @@ fn rewrite<T: PolarsNumericType>(
     values: &ChunkedArray<T>,
 ) -> Option<()> {
     for chunk in values.downcast_iter() {
-        let bytes = as_bytes(chunk.values().as_slice());
+        let bytes = numeric_bytes(chunk.values().as_slice());
         file.write_all_at(bytes, at as u64).ok()?;
         at += bytes.len();
     }
     Some(())
-}
-
-fn as_bytes<T: Copy>(values: &[T]) -> &[u8] {
-    // SAFETY: plain numbers (i64/f64) viewed as their little-endian bytes
-    // (Arrow IPC is little-endian, as is every target we build for).
-    unsafe {
-        std::slice::from_raw_parts(values.as_ptr().cast::<u8>(), std::mem::size_of_val(values))
-    }
 }
