@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import shutil
 import time
 from pathlib import Path
@@ -271,3 +272,13 @@ def show(outputs: Iterable[dict[str, Any]], width: int = 800) -> str:
             tid = (c.get("transient") or {}).get("display_id")
             lines.append(f"{o['msg_type']} role={role(o)} id={tid}: {data!r}"[:width + 200])
     return "\n".join(lines)
+
+
+def table_numbers(text: str, labels) -> dict:
+    """label -> number, read from a one-column table's text/plain rendering."""
+    values = {}
+    for label in labels:
+        m = re.search(rf"^{re.escape(str(label))}\s+(-?[0-9.]+(?:e[+-]?[0-9]+)?)\s*$", text, re.M)
+        assert m, f"no row for {label!r} in result text:\n{text}"
+        values[label] = float(m.group(1))
+    return values

@@ -25,7 +25,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from fake_llm import FakeLLM, last_user_message
-from kernel_helpers import collect_iopub, errors, execute, get_reply, results, role, show
+from kernel_helpers import collect_iopub, errors, execute, get_reply, results, role, show, table_numbers
 
 pytestmark = [pytest.mark.kernel]
 
@@ -209,16 +209,6 @@ def final_interpretation(outputs) -> dict[str, str]:
     return interpretation_msgs(outputs)[-1]["content"]["data"]
 
 
-def parse_table_text(text: str, labels) -> dict[str, float]:
-    """label -> number from a frame's text/plain rendering."""
-    values = {}
-    for label in labels:
-        m = re.search(rf"^{re.escape(label)}\s+(-?[0-9.]+(?:e[+-]?[0-9]+)?)\s*$", text, re.M)
-        assert m, f"no row for {label!r} in result text:\n{text}"
-        values[label] = float(m.group(1))
-    return values
-
-
 def html_body_rows(table_html: str) -> list[list[str]]:
     soup = BeautifulSoup(table_html, "html.parser")
     body = soup.find("tbody")
@@ -341,7 +331,7 @@ def test_success_outputs_in_order(sales_kernel, fake_llm, sales):
     assert len(png) == 1
     assert base64.b64decode(png[0]["content"]["data"]["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
     totals = sales.groupby("category")["revenue"].sum()
-    got = parse_table_text(result_text(outputs), totals.index)
+    got = table_numbers(result_text(outputs), totals.index)
     for cat, value in totals.items():
         assert got[cat] == pytest.approx(value, abs=0.006), (cat, got, totals)
     assert final_interpretation(outputs)["text/plain"] == INTERPRETATION
@@ -449,7 +439,7 @@ def test_example1_total_revenue_by_category(sales_kernel, fake_llm, sales):
     assert_ok(reply, outputs)
     expected = sales.groupby("category")["revenue"].sum().sort_values(ascending=False)
     text = result_text(outputs)
-    got = parse_table_text(text, expected.index)
+    got = table_numbers(text, expected.index)
     for cat, value in expected.items():
         assert got[cat] == pytest.approx(value, abs=0.006), (cat, text)
     order = sorted(expected.index, key=lambda c: text.index(f"\n{c} "))

@@ -30,7 +30,9 @@ import pytest
 from bs4 import BeautifulSoup
 
 from fake_llm import FakeLLM
-from kernel_helpers import execute, kernel_pid, make_kernel_env, show, start_kernel, stop_kernel
+from kernel_helpers import (
+    execute, kernel_pid, make_kernel_env, show, start_kernel, stop_kernel, table_numbers,
+)
 
 pytestmark = [pytest.mark.kernel]
 
@@ -208,15 +210,6 @@ def results(outputs: list) -> list:
 
 def errors(outputs: list) -> list:
     return [o["content"] for o in outputs if o["msg_type"] == "error"]
-
-
-def table_numbers(text: str, labels) -> dict:
-    values = {}
-    for label in labels:
-        m = re.search(rf"^{re.escape(str(label))}\s+(-?[0-9.]+(?:e[+-]?[0-9]+)?)\s*$", text, re.M)
-        assert m, f"no row {label!r} in:\n{text}"
-        values[label] = float(m.group(1))
-    return values
 
 
 def failed_or_refused(reply: dict, outputs: list) -> str:
