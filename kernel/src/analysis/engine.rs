@@ -346,7 +346,7 @@ impl Engine {
             max_cells: self.settings.max_dataframe_size,
         };
         let (src, out) = (expanded.clone(), ipc_path.clone());
-        // Parsing is CPU-bound (polars uses its own thread pool); keep it off the async loop.
+        // Parsing is CPU-bound (rayon threads); keep it off the async loop.
         let started = std::time::Instant::now();
         let parsed = tokio::task::spawn_blocking(move || {
             let loaded = csv_ingest::load_to_arrow(&src, &out, &limits);
