@@ -140,9 +140,15 @@ def sales_csv(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
 # output helpers
 # ---------------------------------------------------------------------------
 
+def _system(body: dict[str, Any]) -> str:
+    return next((m.get("content") or "" for m in (body or {}).get("messages", [])
+                 if m.get("role") == "system"), "")
+
+
 def code_requests(llm: FakeLLM) -> list[dict[str, Any]]:
-    """Bodies of the code-generation requests (the interpretation is the streamed one)."""
-    return [r["json"] for r in llm.chat_requests if not (r["json"] or {}).get("stream")]
+    """Bodies of the code-generation requests (both kinds stream; the interpretation's
+    system prompt tells them apart)."""
+    return [r["json"] for r in llm.chat_requests if "explaining results" not in _system(r["json"])]
 
 
 def code_prompt_for(llm: FakeLLM, question: str) -> str:
@@ -199,9 +205,11 @@ def result_value(outputs) -> float:
 
 
 def code_markdown(outputs) -> str:
+    """The code display as the notebook keeps it (it is redrawn while the model writes)."""
     code = [o for o in outputs if o["msg_type"] == "display_data" and role(o) == "code"]
     assert len(code) == 1, f"expected one code display:\n{show(outputs)}"
-    return code[0]["content"]["data"]["text/markdown"]
+    updates = [o for o in outputs if o["msg_type"] == "update_display_data" and role(o) == "code"]
+    return (updates or code)[-1]["content"]["data"]["text/markdown"]
 
 
 def final_interpretation(outputs) -> str:

@@ -36,7 +36,11 @@ enum Command {
     },
     /// Internal: run the embedded-Python worker (started by the kernel).
     #[command(hide = true)]
-    Worker,
+    Worker {
+        /// Run one question's model-written code, then be killed (see worker_client.rs).
+        #[arg(long)]
+        question: bool,
+    },
 }
 
 fn init_logging() {
@@ -74,7 +78,7 @@ fn run_kernel(connection_file: PathBuf) -> anyhow::Result<()> {
             history_path,
         };
         protocol::server::serve(cfg, engine.clone()).await?;
-        engine.interrupt.kill_now();
+        engine.kill_workers_now();
         Ok::<(), anyhow::Error>(())
     })?;
     // Background tasks may still hold sockets; the kernel's job is done.
@@ -84,7 +88,7 @@ fn run_kernel(connection_file: PathBuf) -> anyhow::Result<()> {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::Worker) => worker::run(),
+        Some(Command::Worker { question }) => worker::run(question),
         Some(Command::Install {
             sys_prefix: sp,
             prefix,

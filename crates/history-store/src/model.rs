@@ -57,7 +57,8 @@ pub struct ExchangeRecord {
     pub total_ms: u64,
     /// Fingerprint(s) of the data the code ran on.
     pub data_fingerprint: String,
-    /// Hash of the preceding context (computed by the caller).
+    /// The replay scope computed by the caller (the kernel: the notebook that asked, so a
+    /// recorded answer replays only there). Older records hold a hash of the preceding context.
     pub context_key: String,
     pub replayed: bool,
 }

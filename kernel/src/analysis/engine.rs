@@ -6,7 +6,7 @@ use super::question;
 use super::scratch;
 use super::session;
 use super::settings::Settings;
-use super::worker_client::{CallError, InterruptHandle, Worker};
+use super::worker_client::{CallError, InterruptHandle, Role, Worker};
 use crate::protocol::backend::{
     Backend, Completion, ErrorInfo, ExecuteOutcome, ExecuteRequest, Inspection, IsComplete, Output,
     OutputSink,
@@ -30,7 +30,13 @@ pub struct Dataset {
 }
 
 pub struct State {
+    /// The user's worker: `%%python`, `%load` profiles, completion. Never runs model code.
     pub worker: Option<Worker>,
+    /// A question worker started ahead (Python imported, datasets loading), and the
+    /// `data_version` it was given.
+    spare: Option<(Worker, u64)>,
+    /// Bumped by every `%load`, so a spare with older datasets is not used.
+    data_version: u64,
     pub datasets: Vec<Dataset>,
     /// This session's exchanges, oldest first (restored from the store after a restart).
     pub exchanges: Vec<ExchangeRecord>,
@@ -46,6 +52,8 @@ pub struct Engine {
     pub settings: Settings,
     exe: PathBuf,
     pub interrupt: Arc<InterruptHandle>,
+    /// The question worker's (one runs at a time; its spare is idle, never busy).
+    question_interrupt: Arc<InterruptHandle>,
     state: Mutex<State>,
     store: OnceCell<Arc<ResilientStore>>,
     /// Built once: a fresh HTTP/TLS client per question would cost milliseconds each time.
@@ -59,9 +67,6 @@ pub struct Engine {
 /// How long memory freed after a `%load` stays with the kernel for the next load.
 const MEMORY_RELEASE_DELAY: std::time::Duration = std::time::Duration::from_secs(5);
 
-fn role(r: &str) -> Value {
-    json!({"llm_analytics": {"role": r}})
-}
 
 impl Engine {
     /// Create the engine and start the worker right away, so Python imports pandas while
@@ -70,7 +75,7 @@ impl Engine {
         let interrupt = Arc::new(InterruptHandle::default());
         let scratch = scratch::create()?;
         let scratch_path = scratch.path().to_path_buf();
-        let worker = match Worker::spawn(&exe, interrupt.clone(), &scratch_path) {
+        let worker = match Worker::spawn(&exe, interrupt.clone(), &scratch_path, Role::User) {
             Ok(w) => Some(w),
             Err(e) => {
                 tracing::error!("could not start the Python worker: {e}");
@@ -81,8 +86,11 @@ impl Engine {
             settings,
             exe,
             interrupt,
+            question_interrupt: Arc::new(InterruptHandle::default()),
             state: Mutex::new(State {
                 worker,
+                spare: None,
+                data_version: 0,
                 datasets: vec![],
                 exchanges: vec![],
                 last_code: None,
@@ -96,6 +104,11 @@ impl Engine {
             notebook: session::notebook_id(),
             scratch_path,
         })
+    }
+
+    /// The kernel's private tmpfs directory (Arrow files).
+    pub fn scratch_path(&self) -> &std::path::Path {
+        &self.scratch_path
     }
 
     /// The model client (shared by every question of this kernel).
@@ -138,7 +151,13 @@ impl Engine {
         match session::read_answers(&path) {
             Ok(records) => {
                 let sid = format!("recorded:{}", self.notebook);
-                for r in &records {
+                // Recorded answers replay in the notebook they sit next to.
+                let scope = session::replay_scope(&self.notebook);
+                for r in records.iter().map(|r| ExchangeRecord {
+                    context_key: scope.clone(),
+                    ..r.clone()
+                }) {
+                    let r = &r;
                     if let Err(e) = store.append(&sid, r, usize::MAX).await {
                         tracing::warn!("could not import a recorded answer: {e}");
                     }
@@ -165,7 +184,13 @@ impl Engine {
     pub async fn worker<'a>(&self, state: &'a mut State) -> Result<&'a mut Worker, ErrorInfo> {
         let fresh = state.worker.is_none();
         if fresh {
-            let w = Worker::spawn(&self.exe, self.interrupt.clone(), &self.scratch_path).map_err(
+            let w = Worker::spawn(
+                &self.exe,
+                self.interrupt.clone(),
+                &self.scratch_path,
+                Role::User,
+            )
+            .map_err(
                 |e| ErrorInfo::new("WorkerStartError", format!("Could not start Python: {e}")),
             )?;
             state.worker = Some(w);
@@ -198,6 +223,97 @@ impl Engine {
             w.mark_configured();
         }
         Ok(state.worker.as_mut().expect("worker present"))
+    }
+
+    /// Start a question worker ahead of need (it imports pandas and maps the datasets while
+    /// the model writes the code), unless a current one is waiting already.
+    pub async fn prepare_question_worker(&self, state: &mut State) {
+        if matches!(&state.spare, Some((_, v)) if *v == state.data_version) {
+            return;
+        }
+        if let Some((mut old, _)) = state.spare.take() {
+            old.kill().await;
+        }
+        if let Some(w) = self.start_question_worker(&state.datasets).await {
+            state.spare = Some((w, state.data_version));
+        }
+    }
+
+    /// Spawn a question worker and send it its set-up (settings, then `datasets`, the last
+    /// one as `df`); the replies are checked when it is taken into use.
+    pub async fn start_question_worker(&self, datasets: &[Dataset]) -> Option<Worker> {
+        let spawned = Worker::spawn(
+            &self.exe,
+            self.question_interrupt.clone(),
+            &self.scratch_path,
+            Role::Question,
+        );
+        let mut w = match spawned {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::error!("could not start a question worker: {e}");
+                return None;
+            }
+        };
+        let mut setup = vec![(
+            "configure",
+            json!({"settings": self.settings.worker_config()}),
+        )];
+        let n = datasets.len();
+        for (i, d) in datasets.iter().enumerate() {
+            setup.push((
+                "restore_dataset",
+                json!({"name": d.name, "ipc_path": d.ipc_path, "make_current": i + 1 == n}),
+            ));
+        }
+        match w.preload(setup).await {
+            Ok(()) => Some(w),
+            Err(e) => {
+                tracing::error!("question worker failed to start: {e:?}");
+                None
+            }
+        }
+    }
+
+    /// A ready question worker with every dataset loaded; it runs one question and is killed.
+    pub async fn question_worker(&self, state: &mut State) -> Result<Worker, ErrorInfo> {
+        self.prepare_question_worker(state).await;
+        let Some((mut w, _)) = state.spare.take() else {
+            return Err(ErrorInfo::new(
+                "WorkerStartError",
+                "Could not start Python for the question. Run ./install.sh to repair the Python environment.",
+            ));
+        };
+        match w.finish_preload().await {
+            Ok(()) => Ok(w),
+            Err(e) => {
+                w.kill().await;
+                Err(ErrorInfo::new(
+                    "WorkerStartError",
+                    format!("Python could not start for the question: {e:?}. Run ./install.sh to repair the Python environment."),
+                ))
+            }
+        }
+    }
+
+    /// The user's variables, pickled by the user worker for a question worker ("" if none).
+    pub async fn exported_variables(&self, state: &mut State) -> String {
+        let Ok(w) = self.worker(state).await else {
+            return String::new();
+        };
+        match w.call("export_variables", json!({}), None, None).await {
+            Ok(v) => v["variables"].as_str().unwrap_or("").to_string(),
+            Err(e) => {
+                tracing::warn!("could not pass the user's variables to the question: {e:?}");
+                String::new()
+            }
+        }
+    }
+
+    /// Kill every worker at once (shutdown), without waiting for the state lock.
+    pub fn kill_workers_now(&self) {
+        self.interrupt.kill_now();
+        self.question_interrupt.kill_now();
     }
 
     /// Kill the worker and start a new one with the data restored; says what happened.
@@ -239,6 +355,13 @@ impl Engine {
             CallError::Timeout => {
                 let restored = self.respawn(state).await;
                 ErrorInfo::new("TimeoutError", format!("Timed out. {restored}"))
+            }
+            CallError::Protocol(why) => {
+                let restored = self.respawn(state).await;
+                ErrorInfo::new(
+                    "WorkerProtocolError",
+                    format!("The Python worker was stopped: {why}. {restored}"),
+                )
             }
         }
     }
@@ -421,7 +544,10 @@ impl Engine {
             profile,
             fingerprint,
         });
+        state.data_version += 1;
         self.resume_session(state, sink).await;
+        // Warm a question worker now, while the user reads the profile and types.
+        self.prepare_question_worker(state).await;
         tracing::debug!("%load: session resumed at {:?}", started.elapsed());
         ExecuteOutcome::ok()
     }
@@ -435,10 +561,11 @@ impl Engine {
             tracing::warn!("history: {e}");
         }
         if state.session_id.as_deref() != Some(info.session_id.as_str()) {
-            state.exchanges = store
+            let recent = store
                 .recent(&info.session_id, self.settings.max_conversation_history)
                 .await
                 .unwrap_or_default();
+            state.exchanges = session::latest_per_question(recent);
             state.session_id = Some(info.session_id);
         }
         self.show_store_warnings(&store, sink);
@@ -585,6 +712,11 @@ impl Engine {
                     "No code has been generated yet: ask a question first.",
                 ),
             },
+            "%%fresh" => fail_cell(
+                sink,
+                "UsageError",
+                "%%fresh needs a question on the lines below it, e.g.\n%%fresh\nWhat is the total revenue by category?\n                 It asks the model again instead of replaying a recorded answer.",
+            ),
             other => {
                 let known: Vec<&str> = magics::MAGICS.iter().map(|(n, _)| *n).collect();
                 fail_cell(sink, "UsageError", format!("Unknown magic {other}. Available: {}. Anything else is asked as a question.", known.join(", ")))
@@ -628,6 +760,9 @@ impl Backend for Engine {
             Cell::Load { path, name } => self.load(&mut state, &path, name, &sink).await,
             Cell::Magic { name, args } if name == "%history" => {
                 self.history_magic(&mut state, &args, &sink).await
+            }
+            Cell::Magic { name, args } if name == "%eval" => {
+                super::eval::eval_cell(self, &args, &sink).await
             }
             Cell::Magic { name, .. } if name == "%sandbox" => {
                 self.sandbox_magic(&mut state, &sink).await
@@ -761,11 +896,12 @@ impl Backend for Engine {
 
     fn interrupt(&self) {
         self.interrupt.interrupt();
+        self.question_interrupt.interrupt();
     }
 
     async fn shutdown(&self, _restart: bool) {
         // Do not wait for the state lock: a cell may be running. Kill by pid.
-        self.interrupt.kill_now();
+        self.kill_workers_now();
         // Exchanges still in the spool go to MongoDB now rather than at the next start.
         if let Some(store) = self.store.get() {
             let left = store.flush(std::time::Duration::from_secs(3)).await;
@@ -791,9 +927,6 @@ fn python_part(code: &str) -> (usize, String) {
     }
 }
 
-pub fn role_metadata(r: &str) -> Value {
-    role(r)
-}
 
 /// Show one error output and end the cell with it.
 pub fn fail_cell(sink: &OutputSink, ename: &str, evalue: impl Into<String>) -> ExecuteOutcome {
@@ -803,7 +936,7 @@ pub fn fail_cell(sink: &OutputSink, ename: &str, evalue: impl Into<String>) -> E
 }
 
 fn escape(s: &str) -> String {
-    super::question::escape_html(s).replace('"', "&quot;")
+    super::render::escape_html(s)
 }
 
 /// `%history` as an escaped HTML table plus plain text.

@@ -8,7 +8,7 @@ use super::settings::{endpoint_host, Settings};
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::types::chat::{
-    ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
+    ChatCompletionRequestMessage, FinishReason, ChatCompletionRequestSystemMessage,
     ChatCompletionRequestUserMessage, ChatCompletionStreamOptions, CreateChatCompletionRequest,
 };
 use async_openai::Client;
@@ -25,6 +25,8 @@ pub struct Usage {
 pub struct Reply {
     pub text: String,
     pub usage: Option<Usage>,
+    /// The reply stopped at the completion-token cap (finish_reason "length").
+    pub truncated: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,44 +82,26 @@ impl LlmClient {
         endpoint_host(&self.endpoint)
     }
 
-    fn request(&self, system: &str, user: &str, temperature: f32) -> CreateChatCompletionRequest {
-        CreateChatCompletionRequest {
-            model: self.model.clone(),
-            messages: messages(system, user),
-            temperature: Some(temperature),
-            ..Default::default()
-        }
-    }
-
-    /// One non-streamed completion.
-    pub async fn complete(
+    /// A request capped at `max_tokens` completion tokens. OpenAI's own endpoint wants
+    /// `max_completion_tokens` (its reasoning models refuse `max_tokens`); the servers people
+    /// run locally (llama.cpp, Ollama, vLLM, LM Studio) all read `max_tokens`.
+    #[allow(deprecated)]
+    fn request(
         &self,
         system: &str,
         user: &str,
         temperature: f32,
-    ) -> Result<Reply, LlmError> {
-        let resp = self
-            .client
-            .chat()
-            .create(self.request(system, user, temperature))
-            .await
-            .map_err(|e| self.describe(e))?;
-        let text = resp
-            .choices
-            .into_iter()
-            .next()
-            .and_then(|c| c.message.content)
-            .ok_or_else(|| {
-                LlmError(format!(
-                    "The model at {} returned no content.",
-                    self.endpoint
-                ))
-            })?;
-        let usage = resp.usage.map(|u| Usage {
-            prompt_tokens: u.prompt_tokens,
-            completion_tokens: u.completion_tokens,
-        });
-        Ok(Reply { text, usage })
+        max_tokens: u32,
+    ) -> CreateChatCompletionRequest {
+        let openai = self.endpoint_host().ends_with("openai.com");
+        CreateChatCompletionRequest {
+            model: self.model.clone(),
+            messages: messages(system, user),
+            temperature: Some(temperature),
+            max_completion_tokens: openai.then_some(max_tokens),
+            max_tokens: (!openai).then_some(max_tokens),
+            ..Default::default()
+        }
     }
 
     /// A streamed completion; `on_delta` sees the text so far each time a chunk arrives.
@@ -126,9 +110,10 @@ impl LlmClient {
         system: &str,
         user: &str,
         temperature: f32,
+        max_tokens: u32,
         mut on_delta: impl FnMut(&str),
     ) -> Result<Reply, LlmError> {
-        let mut req = self.request(system, user, temperature);
+        let mut req = self.request(system, user, temperature, max_tokens);
         req.stream = Some(true);
         req.stream_options = Some(ChatCompletionStreamOptions {
             include_usage: Some(true),
@@ -142,6 +127,7 @@ impl LlmClient {
             .map_err(|e| self.describe(e))?;
         let mut text = String::new();
         let mut usage = None;
+        let mut truncated = false;
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| self.describe(e))?;
             if let Some(u) = chunk.usage {
@@ -151,6 +137,7 @@ impl LlmClient {
                 });
             }
             for choice in chunk.choices {
+                truncated |= choice.finish_reason == Some(FinishReason::Length);
                 match choice.delta.content {
                     Some(delta) if !delta.is_empty() => {
                         text.push_str(&delta);
@@ -166,7 +153,11 @@ impl LlmClient {
                 self.endpoint
             )));
         }
-        Ok(Reply { text, usage })
+        Ok(Reply {
+            text,
+            usage,
+            truncated,
+        })
     }
 
     /// Turn a client error into a sentence that names the endpoint and the status.

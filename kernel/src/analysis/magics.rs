@@ -28,6 +28,7 @@ pub const MAGICS: &[(&str, &str)] = &[
     ("%datasets", "%datasets: list the loaded datasets"),
     ("%history", "%history [--all] [--export]: this session's questions, code and results (--all: every session of this notebook; --export: write them as the notebook's recorded answers)"),
     ("%%fresh", "%%fresh: ask the question below the magic line without replaying a recorded answer"),
+    ("%eval", "%eval QUESTIONS.jsonl --labels LABELS.jsonl --tables DIR [--ids 1,2] [--limit N]: score the configured model on golden questions (DABench format)"),
     ("%sandbox", "%sandbox: show the worker's containment layers (network, filesystem, system calls...) and limits"),
     ("%help", "%help: show the magics and how questions work"),
 ];

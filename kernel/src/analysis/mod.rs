@@ -1,11 +1,16 @@
 //! The analysis layer: questions, data loading, the Python worker. Knows nothing of ZMQ.
 
+pub mod checks;
 pub mod engine;
+pub mod eval;
 pub mod llm;
 pub mod magics;
 pub mod prompt;
 pub mod question;
+pub mod render;
+pub mod reply;
 pub mod scratch;
 pub mod session;
 pub mod settings;
+pub mod solve;
 pub mod worker_client;

