@@ -63,8 +63,11 @@
 mod checker;
 mod extract;
 mod lists;
+mod repair;
 mod scope;
 mod strings;
+
+pub use repair::Repaired;
 
 use rustpython_parser::text_size::TextSize;
 use rustpython_parser::{ast, Parse};
@@ -146,6 +149,35 @@ pub fn validate(code: &str, policy: &Policy) -> Result<(), Rejection> {
         ));
     }
     Ok(())
+}
+
+/// Repair two harmless habits of small models before validation, keeping
+/// the rest of the code byte-identical:
+///
+/// - reading the data again (`df = pd.read_csv('sales.csv')`, with any
+///   pandas alias, `read_csv`/`read_excel`/`read_table`/`read_json`/
+///   `read_parquet`/`read_fwf`, at top level, in blocks or in a loader
+///   function's `return`) uses the loaded frame instead: the statement goes
+///   when it rebinds `df`, else the call becomes `df.copy()`; a file whose
+///   stem matches another loaded dataset's name uses that dataset.
+///   `usecols`, `parse_dates` and `index_col` with literal columns are
+///   redone on the loaded frame. URLs, buffers, inline text and paths built
+///   at run time are left alone (the validator refuses them).
+/// - `if __name__ == "__main__":` at top level is replaced by its body.
+///
+/// `datasets` are the loaded dataset names, the one bound as `df` first;
+/// with none loaded, reads are left alone. Each change adds one short line
+/// to [`Repaired::notes`]. Code that does not parse is returned unchanged.
+/// The caller still validates the result: repair never makes code safe.
+pub fn repair(code: &str, datasets: &[&str]) -> Repaired {
+    repair::repair(code, datasets)
+}
+
+/// Whether the code binds `result` where the kernel looks for it (module
+/// level, or a function declaring `global result`); `def main(): result = 1`
+/// alone does not count, though [`validate`] accepts it.
+pub fn assigns_result(code: &str) -> bool {
+    repair::assigns_result(code)
 }
 
 /// Extract the Python code from a chat-model reply.

@@ -142,6 +142,22 @@ impl<'a> Bindings<'a> {
             .collect()
     }
 
+    /// The import path a bare name stands for (`pd` -> `pandas`).
+    pub fn qualify_name(&self, name: &str) -> Option<String> {
+        match self.meaning(name) {
+            Meaning::Import { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+
+    /// Whether `name` is bound other than by plain assignments (a parameter,
+    /// a loop variable, ...).
+    pub fn has_non_value_sites(&self, name: &str) -> bool {
+        self.sites
+            .get(name)
+            .is_some_and(|sites| sites.iter().any(|s| !matches!(s, Site::Value(_))))
+    }
+
     /// Whether `name` certainly holds a module object.
     pub fn is_module(&self, name: &str) -> bool {
         matches!(self.meaning(name), Meaning::Import { module: true, .. })
