@@ -15,11 +15,26 @@ use crate::{lists, strings};
 
 type Check = Result<(), Rejection>;
 
+/// Where a name or attribute chain is used.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Use {
+    /// A value: assigned, passed, stored, returned.
+    Value,
+    /// The start of an attribute chain (`np` in `np.mean`).
+    Root,
+    /// Called directly (`ols` in `ols(...)`).
+    Callee,
+    /// Subscripted directly (`rcParams` in `rcParams['x']`).
+    Subscripted,
+}
+
 pub struct Checker<'a, 'b> {
     code: &'a str,
     bindings: &'b Bindings<'b>,
     /// Set when the code binds the name `result` anywhere.
     pub assigns_result: bool,
+    /// The next name or attribute visited is the value of a subscript.
+    subscripted: bool,
 }
 
 impl<'a, 'b> Checker<'a, 'b> {
@@ -28,6 +43,7 @@ impl<'a, 'b> Checker<'a, 'b> {
             code,
             bindings,
             assigns_result: false,
+            subscripted: false,
         }
     }
 
@@ -348,7 +364,10 @@ impl<'a, 'b> Checker<'a, 'b> {
             Expr::Constant(e) => self.constant(e),
             Expr::Attribute(e) => self.attribute(e, false),
             Expr::Subscript(e) => {
-                self.expr(&e.value)?;
+                self.subscripted = matches!(e.value.as_ref(), Expr::Name(_) | Expr::Attribute(_));
+                let value = self.expr(&e.value);
+                self.subscripted = false;
+                value?;
                 self.expr(&e.slice)?;
                 if matches!(e.ctx, ExprContext::Store) && self.is_settings(&e.value) {
                     self.settings_key(&e.slice)?;
@@ -386,15 +405,27 @@ impl<'a, 'b> Checker<'a, 'b> {
     }
 
     fn name(&mut self, name: &ast::ExprName) -> Check {
-        self.name_use(name, false)
+        let how = if std::mem::take(&mut self.subscripted) {
+            Use::Subscripted
+        } else {
+            Use::Value
+        };
+        self.name_use(name, how)
     }
 
-    /// `as_root`: the name starts an attribute chain (`np.mean`), the one
-    /// place a module object may appear.
-    fn name_use(&mut self, name: &ast::ExprName, as_root: bool) -> Check {
+    /// Modules may only start attribute chains; formula functions must be
+    /// called; settings objects may only be subscripted or used through
+    /// their attributes.
+    fn name_use(&mut self, name: &ast::ExprName, how: Use) -> Check {
         let id = name.id.as_str();
         let line = self.line_at(name.range.start());
-        if !as_root && matches!(name.ctx, ExprContext::Load) && self.bindings.is_module(id) {
+        let load = matches!(name.ctx, ExprContext::Load);
+        if load && how != Use::Root {
+            if let Some(path) = self.bindings.qualify_name(id) {
+                self.qualified_value(&path, id, how, line)?;
+            }
+        }
+        if how != Use::Root && load && self.bindings.is_module(id) {
             return Err(Rejection::new(
                 "module-internals",
                 format!(
@@ -440,7 +471,7 @@ impl<'a, 'b> Checker<'a, 'b> {
                 self.writer_destination(method, call)?;
             }
             Expr::Name(func) => {
-                self.name(func)?;
+                self.name_use(func, Use::Callee)?;
                 self.type_call(func, call)?;
             }
             func => self.expr(func)?,
@@ -450,19 +481,18 @@ impl<'a, 'b> Checker<'a, 'b> {
         // Rules on what the arguments mean come after the rules on what
         // they are, so `df.agg('query')` is reported as string-eval.
         match call.func.as_ref() {
-            Expr::Attribute(method) => self.method_rules(method, call)?,
+            Expr::Attribute(method) => {
+                self.named_rules(&method.attr, Some(&method.value), call)?;
+            }
             Expr::Name(func) => {
-                let line = self.line_at(call.range.start());
-                match func.id.as_str() {
-                    "NamedAgg" => self.named_agg(call)?,
-                    name @ ("Agg" | "Est") => self.seaborn_stat(name, call, line)?,
-                    "StrMethodFormatter" => {
-                        if let Some(template) = call.args.first() {
-                            self.template_value(template, line, 0)?;
-                        }
-                    }
-                    _ => {}
-                }
+                // `from pandas import set_option as so`: the imported name.
+                let qualified = self.bindings.qualify(&call.func);
+                let name = qualified
+                    .as_deref()
+                    .and_then(|q| q.rsplit('.').next())
+                    .unwrap_or(func.id.as_str())
+                    .to_string();
+                self.named_rules(&name, None, call)?;
             }
             _ => {}
         }
@@ -591,28 +621,75 @@ impl<'a, 'b> Checker<'a, 'b> {
 
     // ------------------------------------------------- methods named by strings
 
-    /// Rules that depend on the called method's name.
-    fn method_rules(&mut self, method: &ast::ExprAttribute, call: &ast::ExprCall) -> Check {
-        let name = method.attr.as_str();
+    /// Rules that depend on the called function's name: a method
+    /// (`receiver` given) or a bare/imported name.
+    fn named_rules(&mut self, name: &str, receiver: Option<&Expr>, call: &ast::ExprCall) -> Check {
         let line = self.line_at(call.range.start());
-        let library_object = self.is_estimator(&method.value, 0);
+        let Some(receiver) = receiver else {
+            return match name {
+                // The module functions; the builtin `filter` and others are
+                // not pandas dispatch.
+                "pivot_table" | "crosstab" | "NamedAgg" | "Agg" | "Est" | "StrMethodFormatter"
+                | "use" | "rc" | "rc_context" | "set_option" | "option_context" => {
+                    self.name_rules(name, true, call, line)
+                }
+                _ => Ok(()),
+            };
+        };
+        let pandas_object = !self.is_estimator(receiver, 0) && !is_plot_transform(receiver);
         match name {
-            _ if lists::is_dispatch_method(name) && !library_object => {
+            _ if lists::is_dispatch_method(name) && pandas_object => {
                 self.dispatch(name, call, line)
             }
-            "pipe" if !library_object => match positional_or(call, &["func"]) {
+            "pipe" if pandas_object => match positional_or(call, &["func"]) {
                 Some(func) => self.callable_arg(func, "pipe", line),
                 None => Ok(()),
             },
-            "filter" if !library_object => match call.args.first() {
+            "filter" if pandas_object => match call.args.first() {
                 Some(first) => self.filter_arg(first, line),
                 None => Ok(()),
             },
+            "format" | "format_index" if chain_mentions(receiver, "style") => {
+                match positional_or(call, &["formatter"]) {
+                    Some(template) => self.template_value(template, line, 0),
+                    None => Ok(()),
+                }
+            }
+            "format" => self.str_format_call(receiver, call, line),
+            "context" if attribute_name(receiver) == Some("style") => self.style_names(call, line),
+            "update" | "setdefault" if self.is_settings(receiver) => {
+                for arg in &call.args {
+                    self.settings_dict(arg, line)?;
+                }
+                for keyword in &call.keywords {
+                    match keyword.arg.as_deref() {
+                        Some(key) if !lists::is_module_by_name_key(key) => {}
+                        Some(key) => return Err(module_by_name(key, line)),
+                        None => return Err(module_by_name("**settings", line)),
+                    }
+                }
+                Ok(())
+            }
+            _ => {
+                let on_module = matches!(receiver, Expr::Name(n) if self.bindings.is_module(&n.id));
+                self.name_rules(name, on_module, call, line)
+            }
+        }
+    }
+
+    /// Rules shared by methods and module functions.
+    fn name_rules(
+        &mut self,
+        name: &str,
+        on_module: bool,
+        call: &ast::ExprCall,
+        line: usize,
+    ) -> Check {
+        match name {
             "pivot_table" | "crosstab" => {
                 // pd.pivot_table(data, values, index, columns, aggfunc);
                 // df.pivot_table(values, index, columns, aggfunc);
                 // pd.crosstab(index, columns, values, rownames, colnames, aggfunc).
-                let on_module = matches!(method.value.as_ref(), Expr::Name(n) if self.bindings.is_module(&n.id));
                 let index = match (name, on_module) {
                     ("crosstab", _) => 5,
                     (_, true) => 4,
@@ -629,28 +706,7 @@ impl<'a, 'b> Checker<'a, 'b> {
                 Some(template) => self.template_value(template, line, 0),
                 None => Ok(()),
             },
-            "format" if chain_mentions(&method.value, "style") => match call.args.first() {
-                Some(template) => self.template_value(template, line, 0),
-                None => Ok(()),
-            },
-            "format" => self.str_format_call(method, call, line),
             "use" => self.style_names(call, line),
-            "context" if attribute_name(&method.value) == Some("style") => {
-                self.style_names(call, line)
-            }
-            "update" | "setdefault" if self.is_settings(&method.value) => {
-                for arg in &call.args {
-                    self.settings_dict(arg, line)?;
-                }
-                for keyword in &call.keywords {
-                    match keyword.arg.as_deref() {
-                        Some(key) if !lists::is_module_by_name_key(key) => {}
-                        Some(key) => return Err(module_by_name(key, line)),
-                        None => return Err(module_by_name("**settings", line)),
-                    }
-                }
-                Ok(())
-            }
             "rc_context" => {
                 if let Some(rc) = positional_or(call, &["rc"]) {
                     self.settings_dict(rc, line)?;
@@ -955,7 +1011,9 @@ impl<'a, 'b> Checker<'a, 'b> {
             let Some(arg) = keyword.arg.as_deref() else {
                 continue;
             };
-            if lists::is_dispatch_keyword(arg) {
+            // sklearn meta-estimators take `estimator=LinearRegression()`.
+            let estimator = arg == "estimator" && self.is_estimator(&keyword.value, 0);
+            if lists::is_dispatch_keyword(arg) && !estimator {
                 self.agg_spec(&keyword.value, arg, line, 0)?;
             }
             match arg {
@@ -1072,13 +1130,8 @@ impl<'a, 'b> Checker<'a, 'b> {
     }
 
     /// `str.format(template, ...)` needs a literal template.
-    fn str_format_call(
-        &self,
-        method: &ast::ExprAttribute,
-        call: &ast::ExprCall,
-        line: usize,
-    ) -> Check {
-        let on_str = matches!(method.value.as_ref(), Expr::Name(n) if n.id.as_str() == "str");
+    fn str_format_call(&self, receiver: &Expr, call: &ast::ExprCall, line: usize) -> Check {
+        let on_str = matches!(receiver, Expr::Name(n) if n.id.as_str() == "str");
         let literal = matches!(call.args.first(), Some(Expr::Constant(c)) if matches!(c.value, Constant::Str(_)));
         if on_str && !literal {
             return Err(Rejection::new(
@@ -1216,6 +1269,11 @@ impl<'a, 'b> Checker<'a, 'b> {
     /// first offending step (`pd.io`, not `...os.system`). `direct_call` is
     /// true when the outermost attribute is immediately called.
     fn attribute(&mut self, outer: &ast::ExprAttribute, direct_call: bool) -> Check {
+        let how = match (direct_call, std::mem::take(&mut self.subscripted)) {
+            (true, _) => Use::Callee,
+            (false, true) => Use::Subscripted,
+            (false, false) => Use::Value,
+        };
         let mut chain = vec![outer];
         let mut root = outer.value.as_ref();
         while let Expr::Attribute(inner) = root {
@@ -1224,7 +1282,7 @@ impl<'a, 'b> Checker<'a, 'b> {
         }
         chain.reverse();
         match root {
-            Expr::Name(n) => self.name_use(n, true)?,
+            Expr::Name(n) => self.name_use(n, Use::Root)?,
             other => self.expr(other)?,
         }
 
@@ -1255,7 +1313,72 @@ impl<'a, 'b> Checker<'a, 'b> {
             let called = direct_call && i == last;
             self.attribute_segment(&attr.attr, &path, qualified.as_deref(), called, line)?;
         }
+        let line = self.line_at(outer.range.start());
+        if let Some(q) = &qualified {
+            self.qualified_value(q, &path, how, line)?;
+        }
+        self.uncalled_method(outer, &path, how, line)?;
         self.format_attribute(outer, direct_call)
+    }
+
+    /// Rules on how an imported thing is used (`smf.ols` must be called,
+    /// `rcParams` only subscripted or used through its attributes).
+    fn qualified_value(&self, qualified: &str, text: &str, how: Use, line: usize) -> Check {
+        let last = qualified.rsplit('.').next().unwrap_or(qualified);
+        let formula_function = how == Use::Value
+            && (qualified.split('.').any(|s| s == "formula") || last == "from_formula");
+        if formula_function {
+            return Err(Rejection::new(
+                "formula",
+                format!(
+                    "Forbidden formula use: '{text}' at line {line} must be called directly, \
+                     with a literal formula"
+                ),
+            ));
+        }
+        if lists::is_settings_attribute(last) && how == Use::Value {
+            return Err(module_by_name(&format!("'{text}' used as a value"), line));
+        }
+        Ok(())
+    }
+
+    /// Methods whose arguments are checked must be called where they are
+    /// named: `f = df.agg; f(name)` would skip the check.
+    fn uncalled_method(
+        &self,
+        attr: &ast::ExprAttribute,
+        path: &str,
+        how: Use,
+        line: usize,
+    ) -> Check {
+        if how == Use::Callee {
+            return Ok(());
+        }
+        let name = attr.attr.as_str();
+        if lists::is_settings_attribute(name) && how == Use::Value {
+            return Err(module_by_name(&format!("'{path}' used as a value"), line));
+        }
+        let pandas_object = !self.is_estimator(&attr.value, 0) && !is_plot_transform(&attr.value);
+        let dispatching = (lists::is_dispatch_method(name) || matches!(name, "pipe" | "filter"))
+            && pandas_object
+            || lists::is_checked_callable(name)
+            || (matches!(name, "update" | "setdefault") && self.is_settings(&attr.value));
+        if dispatching {
+            return Err(Rejection::new(
+                if lists::is_checked_setting(name) || matches!(name, "update" | "setdefault") {
+                    "module-by-name"
+                } else if name == "from_formula" {
+                    "formula"
+                } else {
+                    "string-dispatch"
+                },
+                format!(
+                    "Forbidden method use: '{path}' at line {line} must be called directly \
+                     (its arguments are checked), not stored or passed"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Rules for one attribute name (or imported name). `path` is the dotted
@@ -1329,6 +1452,16 @@ impl<'a, 'b> Checker<'a, 'b> {
         }
         if lists::is_reflection_helper(name) {
             return Err(forbidden_builtin(path, line));
+        }
+        if lists::is_template_engine(name) {
+            return Err(Rejection::new(
+                "reflection",
+                format!(
+                    "Forbidden template engine: '{path}' at line {line}; jinja2 templates \
+                     evaluate attribute paths from strings (pandas' Styler exposes them), use \
+                     df.style methods or to_html() instead"
+                ),
+            ));
         }
         if lists::is_reflection_callable(name) {
             return Err(Rejection::new(
@@ -1405,6 +1538,23 @@ fn chain_mentions(expr: &Expr, name: &str) -> bool {
         Expr::Subscript(s) => chain_mentions(&s.value, name),
         _ => false,
     }
+}
+
+/// matplotlib transforms (`ax.transData.transform(xy)`), not pandas.
+fn is_plot_transform(receiver: &Expr) -> bool {
+    const TRANSFORMS: &[&str] = &[
+        "transData",
+        "transAxes",
+        "transFigure",
+        "transSubfigure",
+        "transLimits",
+        "transScale",
+        "inverted",
+        "get_transform",
+        "get_xaxis_transform",
+        "get_yaxis_transform",
+    ];
+    TRANSFORMS.iter().any(|t| chain_mentions(receiver, t))
 }
 
 fn dispatch_error(method: &str, what: &str, line: usize) -> Rejection {

@@ -764,6 +764,42 @@ pub fn is_estimator_method(name: &str) -> bool {
     matches!(name, "fit" | "set_params" | "set_output")
 }
 
+/// Functions whose arguments the checker inspects: they must be called
+/// where they are named.
+pub fn is_checked_callable(name: &str) -> bool {
+    matches!(
+        name,
+        "pivot_table"
+            | "crosstab"
+            | "NamedAgg"
+            | "Agg"
+            | "Est"
+            | "StrMethodFormatter"
+            | "from_formula"
+    ) || is_checked_setting(name)
+}
+
+/// Setting functions whose arguments are checked.
+pub fn is_checked_setting(name: &str) -> bool {
+    matches!(name, "use" | "rc" | "rc_context") || is_option_setter(name)
+}
+
+/// jinja2 template machinery (pandas' Styler exposes it): templates
+/// evaluate attribute paths, dunders included, from run-time strings.
+pub fn is_template_engine(name: &str) -> bool {
+    matches!(
+        name,
+        "env"
+            | "environment"
+            | "loader"
+            | "jinja2"
+            | "from_string"
+            | "from_custom_template"
+            | "compile_expression"
+            | "template_dir"
+    ) || name.starts_with("template_")
+}
+
 pub fn is_dispatch_method(name: &str) -> bool {
     DISPATCH_METHODS.contains(&name)
 }

@@ -417,6 +417,73 @@ fn settings_that_import_modules() {
     ]);
 }
 
+#[test]
+fn checked_functions_cannot_be_aliased() {
+    refused(
+        "string-dispatch",
+        &[
+            "f = df.agg\nresult = f(name, 'a')",
+            "g = df.groupby('k').apply\nresult = g(name)",
+            "import functools\nresult = functools.partial(df.agg, name)()",
+            "result = list(map(df.transform, [name]))",
+            "from pandas import pivot_table as pt\nresult = pt(df, 'v', 'a', 'b', name)",
+            "import pandas as p2\nresult = p2.crosstab(df.a, df.b, df.v, None, None, name)",
+            "n = pd.NamedAgg\nresult = 1",
+        ],
+    );
+    refused(
+        "module-by-name",
+        &[
+            "from pandas import set_option as so\nso(key, 1)\nresult = 1",
+            "s = pd.set_option\nresult = 1",
+            "r = plt.rcParams\nr[k] = v\nresult = 1",
+            "dict.update(plt.rcParams, {k: v})\nresult = 1",
+            "from matplotlib import rcParams\nd = rcParams\nresult = 1",
+            "import matplotlib as mpl\nu = mpl.rcParams.update\nresult = 1",
+            "from matplotlib import use as u\nu(name)\nresult = 1",
+            "from matplotlib.pyplot import rc_context\nwith rc_context({k: v}):\n    result = 1",
+        ],
+    );
+    refused(
+        "formula",
+        &[
+            "from statsmodels.formula.api import ols\nf = ols\nresult = f(x, data=df)",
+            "import statsmodels.formula.api as smf\nf = smf.ols\nresult = f(x, data=df)",
+            "import statsmodels.api as sm\ns = sm.OLS.from_formula\nresult = s(x, df)",
+        ],
+    );
+    accepted(&[
+        "from sklearn.feature_selection import RFE\nfrom sklearn.linear_model import LinearRegression\nresult = RFE(estimator=LinearRegression(), n_features_to_select=2).fit(df[['a', 'b']], df['y']).support_",
+        "from sklearn.model_selection import GridSearchCV\nfrom sklearn.ensemble import RandomForestRegressor\nrf = RandomForestRegressor()\ngs = GridSearchCV(estimator=rf, param_grid={'n_estimators': [10, 50]})\nresult = gs.fit(df[['a']], df['y']).best_params_",
+        "fig, ax = plt.subplots()\nresult = ax.transData.transform((1, 2))",
+        "fig, ax = plt.subplots()\nresult = ax.transAxes.inverted().transform(points)",
+        "result = df.style.format_index(str.upper, axis=1)",
+        "print(df['a'].agg(['min', 'max']))\nresult = 1",
+        "result = plt.rcParams['figure.figsize']",
+        "from matplotlib import rcParams\nrcParams['font.size'] = 12\nresult = 1",
+        "import statsmodels.api as sm\nresult = sm.OLS.from_formula('y ~ x', data=df).fit().params",
+    ]);
+}
+
+#[test]
+fn template_engines() {
+    refused(
+        "reflection",
+        &[
+            "result = type(df.style.template_html)(t).render()",
+            "result = df.style.env.from_string(t).render()",
+            "result = df.style.template_html.environment",
+            "result = df.style.from_custom_template('.', 'x.tpl')",
+            "result = df.style.loader",
+            "result = type(df.style).template_latex",
+        ],
+    );
+    accepted(&[
+        "result = df.style.highlight_max(axis=0).to_html()",
+        "result = df.head().to_latex()",
+    ]);
+}
+
 // ------------------------------------------------------------------- formulas
 
 #[test]
