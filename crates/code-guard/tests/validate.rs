@@ -298,8 +298,13 @@ fn rejects_module_internals() {
         "module-internals",
     );
     accepts("from scipy.stats import f_oneway\nresult = f_oneway(df['a'], df['b'])");
-    // `io` is only refused right after a module alias.
-    accepts("result = df.io.sum()");
+    // `io`/`core`/`lib`/`util(s)` are refused on any object: a module can be
+    // reached without its alias (`from seaborn import axisgrid`).
+    rejects("result = df.io.sum()", "module-internals");
+    rejects(
+        "from seaborn import axisgrid\nresult = axisgrid.utils",
+        "module-internals",
+    );
 }
 
 // ------------------------------------------------------------ string eval
