@@ -689,12 +689,12 @@ def test_replay_reruns_recorded_code_without_the_model(
     seed_answers(kernel_factory, fake_llm, tmp_path, csv)
     assert len(fake_llm.chat_requests) == 4  # code + interpretation, twice
 
-    # another notebook on a byte-identical copy: same question, data and (empty) context
+    # the same notebook restarted, on a byte-identical copy: Restart & Run All replays
     copy = tmp_path / "copy" / "sales.csv"
     copy.parent.mkdir()
     shutil.copyfile(csv, copy)
     before = len(fake_llm.requests)
-    _, kc = kernel_factory(env=env_for(fake_llm.base_url, tmp_path, notebook="second.ipynb"))
+    _, kc = kernel_factory(env=env_for(fake_llm.base_url, tmp_path, notebook="first.ipynb"))
     load(kc, copy)
     out, secs = ask_ok(kc, Q_TOTAL)
     assert len(fake_llm.requests) == before, (
@@ -730,7 +730,7 @@ def test_replay_executes_the_code_again(kernel_factory, fake_llm, tmp_path, sale
     kc.stop_channels()
 
     before = len(fake_llm.requests)
-    _, kc2 = kernel_factory(env=env_for(fake_llm.base_url, tmp_path, notebook="second.ipynb"))
+    _, kc2 = kernel_factory(env=env_for(fake_llm.base_url, tmp_path, notebook="first.ipynb"))
     load(kc2, csv)
     py(kc2, "threshold = 2000")
     out, _ = ask_ok(kc2, Q_THRESHOLD)
@@ -760,7 +760,7 @@ def test_fresh_answer_becomes_the_recording_that_replays(
         {"match": f"Current question: {Q_TOTAL}\n", "reply": {"content": v2}},
         {"match_regex": r"\A\s*The user asked:", "reply": {"content": INTERPRETATION}},
     ])
-    km, kc = kernel_factory(env=env("second.ipynb"))
+    km, kc = kernel_factory(env=env("first.ipynb"))
     load(kc, csv)
     out, _ = ask_ok(kc, f"%%fresh\n{Q_TOTAL}")
     assert v2 in code_markdown(out) and REPLAY_NOTE not in code_markdown(out)
@@ -768,7 +768,7 @@ def test_fresh_answer_becomes_the_recording_that_replays(
     kc.stop_channels()
 
     before = len(fake_llm.requests)
-    _, kc = kernel_factory(env=env("third.ipynb"))
+    _, kc = kernel_factory(env=env("first.ipynb"))
     load(kc, csv)
     out, _ = ask_ok(kc, Q_TOTAL)
     md = code_markdown(out)
@@ -788,7 +788,7 @@ def test_failed_replay_is_shown_and_recorded(kernel_factory, fake_llm, tmp_path,
     kc.stop_channels()
 
     before = len(fake_llm.requests)
-    _, kc2 = kernel_factory(env=env_for(fake_llm.base_url, tmp_path, notebook="second.ipynb"))
+    _, kc2 = kernel_factory(env=env_for(fake_llm.base_url, tmp_path, notebook="first.ipynb"))
     load(kc2, csv)
     # no `threshold` in this kernel: the recorded code raises NameError
     reply, out, _ = ask(kc2, Q_THRESHOLD)
@@ -802,18 +802,40 @@ def test_failed_replay_is_shown_and_recorded(kernel_factory, fake_llm, tmp_path,
     assert rows[0]["result"].startswith("error:"), rows
 
 
-def test_replay_needs_the_same_preceding_context(
-        kernel_factory, fake_llm, tmp_path, sales_csv):
-    """Q_ORDERS was recorded after Q_TOTAL; asked first, it goes to the model."""
+def test_replay_belongs_to_its_notebook(kernel_factory, fake_llm, tmp_path, sales_csv):
+    """The same question on the same data in another notebook asks the model: a recorded
+    answer (good or bad) never surfaces in a notebook that did not ask it."""
     csv, _ = sales_csv
     script_model(fake_llm)
     seed_answers(kernel_factory, fake_llm, tmp_path, csv)
     before = len(code_requests(fake_llm))
     _, kc = kernel_factory(env=env_for(fake_llm.base_url, tmp_path, notebook="second.ipynb"))
     load(kc, csv)
-    out, _ = ask_ok(kc, Q_ORDERS)
+    out, _ = ask_ok(kc, Q_TOTAL)
     assert REPLAY_NOTE not in code_markdown(out)
     assert len(code_requests(fake_llm)) == before + 1
+
+
+def test_rerun_replays_whatever_was_replayed_before(kernel_factory, fake_llm, tmp_path, sales_csv):
+    """Q_ORDERS was recorded after Q_TOTAL; re-run alone after a restart (the cells above not
+    re-run), it still replays: the key is the notebook, the question and the data, not the
+    conversation before it. Replays do not add duplicates to the conversation."""
+    csv, frame = sales_csv
+    script_model(fake_llm)
+    seed_answers(kernel_factory, fake_llm, tmp_path, csv)
+    before = len(fake_llm.requests)
+    _, kc = kernel_factory(env=env_for(fake_llm.base_url, tmp_path, notebook="first.ipynb"))
+    load(kc, csv)
+    for _ in range(2):
+        out, _ = ask_ok(kc, Q_ORDERS)
+        assert REPLAY_NOTE in code_markdown(out)
+        assert result_value(out) == EXPECTED[Q_ORDERS](frame)
+    assert len(fake_llm.requests) == before
+    rows = history_rows(history(kc)[0])
+    assert [r["question"].replace(" (replayed)", "") for r in rows] == [Q_TOTAL, Q_ORDERS], rows
+    # a new follow-up still gets the conversation, each question once
+    ask_ok(kc, Q_AVG_QTY)
+    assert context_questions(code_prompt_for(fake_llm, Q_AVG_QTY)) == [Q_TOTAL, Q_ORDERS]
 
 
 def test_changed_data_asks_the_model_and_computes_on_the_new_data(
@@ -843,7 +865,7 @@ def test_fresh_magic_forces_a_model_call(kernel_factory, fake_llm, tmp_path, sal
     script_model(fake_llm)
     seed_answers(kernel_factory, fake_llm, tmp_path, csv)
     n = len(code_requests(fake_llm))
-    _, kc = kernel_factory(env=env_for(fake_llm.base_url, tmp_path, notebook="second.ipynb"))
+    _, kc = kernel_factory(env=env_for(fake_llm.base_url, tmp_path, notebook="first.ipynb"))
     load(kc, csv)
     out, _ = ask_ok(kc, f"%%fresh\n{Q_TOTAL}")
     assert REPLAY_NOTE not in code_markdown(out)
@@ -853,7 +875,7 @@ def test_fresh_magic_forces_a_model_call(kernel_factory, fake_llm, tmp_path, sal
     assert "%%fresh" not in prompt
     assert result_value(out) == pytest.approx(EXPECTED[Q_TOTAL](frame))
     rows = history_rows(history(kc)[0])
-    assert [r["question"] for r in rows] == [Q_TOTAL], rows
+    assert rows[-1]["question"] == Q_TOTAL, rows
 
 
 def test_replay_can_be_turned_off(kernel_factory, fake_llm, tmp_path, sales_csv):
@@ -861,7 +883,7 @@ def test_replay_can_be_turned_off(kernel_factory, fake_llm, tmp_path, sales_csv)
     script_model(fake_llm)
     seed_answers(kernel_factory, fake_llm, tmp_path, csv)
     n = len(code_requests(fake_llm))
-    env = env_for(fake_llm.base_url, tmp_path, notebook="second.ipynb", LLM_ANALYTICS_REPLAY="0")
+    env = env_for(fake_llm.base_url, tmp_path, notebook="first.ipynb", LLM_ANALYTICS_REPLAY="0")
     _, kc = kernel_factory(env=env)
     load(kc, csv)
     out, _ = ask_ok(kc, Q_TOTAL)
@@ -879,7 +901,7 @@ def test_replay_works_offline_without_an_api_key(
     script_model(fake_llm)
     seed_answers(kernel_factory, fake_llm, tmp_path, csv)
     before = len(fake_llm.requests)
-    env = env_for(base_url, tmp_path, notebook="offline.ipynb", OPENAI_API_KEY=None)
+    env = env_for(base_url, tmp_path, notebook="first.ipynb", OPENAI_API_KEY=None)
     # a .env in the working directory would provide a key: run where there is none
     cwd = tmp_path / "offline-cwd"
     cwd.mkdir()
@@ -908,7 +930,7 @@ def test_failed_exchanges_are_not_replayed(kernel_factory, fake_llm, tmp_path, s
     reply, out, _ = ask(kc, Q_BROKEN)
     assert reply["status"] == "error", show(out)
     n = len(code_requests(fake_llm))
-    _, kc2 = kernel_factory(env=env_for(fake_llm.base_url, tmp_path, notebook="second.ipynb"))
+    _, kc2 = kernel_factory(env=env_for(fake_llm.base_url, tmp_path, notebook="first.ipynb"))
     load(kc2, csv)
     reply, out, _ = ask(kc2, Q_BROKEN)
     assert reply["status"] == "error", show(out)
@@ -1307,10 +1329,9 @@ def test_mongo_context_after_restart(kernel_factory, fake_llm, tmp_path, sales_c
     assert f"1. Question: {Q_TOTAL}" in prompt
     assert context_questions(prompt) == [Q_TOTAL, Q_ORDERS]
 
-    # replay across kernels via MongoDB too (another notebook, empty local dir)
+    # replay across kernels via MongoDB too (the same notebook, empty local dir)
     before = len(fake_llm.requests)
-    env_c = dict(env, LLM_ANALYTICS_DATA_DIR=str(tmp_path / "data-c"),
-                 JPY_SESSION_NAME=str(tmp_path / "replay.ipynb"))
+    env_c = dict(env, LLM_ANALYTICS_DATA_DIR=str(tmp_path / "data-c"))
     _, kc3 = kernel_factory(env=env_c)
     load(kc3, csv)
     out, _ = ask_ok(kc3, Q_TOTAL)
@@ -1362,9 +1383,8 @@ def test_mongo_stores_awkward_column_names_and_text(kernel_factory, fake_llm, tm
     assert rows[0]["code"] == code
     ask_ok(kc2, Q_ORDERS)
     assert context_questions(code_prompt_for(fake_llm, Q_ORDERS)) == [q]
-    # and the recorded answer replays from MongoDB in another notebook
-    _, kc3 = kernel_factory(env=dict(env, LLM_ANALYTICS_DATA_DIR=str(tmp_path / "d3"),
-                                     JPY_SESSION_NAME=str(tmp_path / "other.ipynb")))
+    # and the recorded answer replays from MongoDB in a third kernel of the notebook
+    _, kc3 = kernel_factory(env=dict(env, LLM_ANALYTICS_DATA_DIR=str(tmp_path / "d3")))
     load(kc3, csv)
     before = len(fake_llm.requests)
     out, _ = ask_ok(kc3, q)

@@ -375,9 +375,13 @@ impl Solver<'_> {
 }
 
 /// Habits repaired instead of refused (code_guard::repair): re-reading the data, a
-/// `__main__` guard. PENDING MERGE: identity until the code-guard branch lands.
-fn repair(code: &str, _datasets: &[&str]) -> (String, Vec<String>) {
-    (code.to_string(), vec![])
+/// `__main__` guard. `datasets` come in load order (the current one, `df`, last).
+fn repair(code: &str, datasets: &[&str]) -> (String, Vec<String>) {
+    // code-guard wants the dataset bound as `df` first.
+    let mut order: Vec<&str> = datasets.iter().rev().copied().collect();
+    order.dedup();
+    let repaired = code_guard::repair(code, &order);
+    (repaired.code, repaired.notes)
 }
 
 /// What the validator wants instead, for the model's next attempt.
