@@ -5,7 +5,9 @@ from the threat classes of the issue and public write-ups (sandbox escapes throu
 ctypes, /proc/<pid>/environ and connection-file theft as in Jupyter kernel CVEs, TIOCSTI
 injection CVE-2017-5226, io_uring as a seccomp bypass, open_by_handle_at "shocker", symlink and
 hard-link tricks, fork and memory bombs, output floods, monkeypatching, HTML/markdown injection
-in notebook outputs, CVE-2021-32797/32798-style script injection through rendered output).
+in notebook outputs, CVE-2021-32797/32798-style script injection through rendered output), plus
+an OS-layer block: clearing the parent death signal, the host's SysV IPC, hidden entries below the
+top of the notebook folder, cgroup and host-wide /proc files.
 
 Each test asserts that the effect did not happen and that the kernel still answers the next
 cells correctly (`%%python 1+1` and a real question). The whole corpus runs twice: with the AST
@@ -13,11 +15,14 @@ validator, and with LLM_ANALYTICS_UNSAFE_SKIP_VALIDATION=1 (only the sandbox con
 """
 from __future__ import annotations
 
+import ctypes
 import glob
 import hashlib
 import json
 import os
+import platform
 import re
+import signal
 import socket
 import time
 import uuid
@@ -32,7 +37,8 @@ from bs4 import BeautifulSoup
 
 from fake_llm import FakeLLM
 from kernel_helpers import (
-    execute, kernel_pid, make_kernel_env, show, start_kernel, stop_kernel, table_numbers,
+    execute, find_kernel_spec, kernel_pid, make_kernel_env, show, start_kernel, stop_kernel,
+    table_numbers,
 )
 
 pytestmark = [pytest.mark.kernel]
@@ -45,6 +51,12 @@ CANARY_SSH = "canary-ssh-private-key-3c7e19"
 CANARY_HISTORY = "canary-history-record-e4a1f0"
 CANARY_CELL = "<img src=x onerror=alert('cell')>"
 CANARY_COLUMN = "<script>alert('col')</script>"
+# OS-layer canaries: hidden entries below the top of the notebook folder, host SysV IPC.
+CANARY_SUB_DOTENV = "sk-canary-sub-dotenv-5e1c02"
+CANARY_GIT_CONFIG = "canary-git-credential-77b3d9"
+CANARY_DEEP_SECRET = "canary-deep-secret-a90f41"
+CANARY_SHM = "canary-sysv-shm-segment-2d8e6b"
+CANARY_MSG = "canary-sysv-msg-queue-c4f7a3"
 INTERPRETATION = "The numbers are shown above."
 CELL_TIMEOUT = 90
 WORKER_MEMORY_MB = 3072
@@ -79,6 +91,7 @@ class Bench:
     site_packages: str
     files: dict = field(default_factory=dict)
     secrets: list = field(default_factory=list)
+    ipc: "HostIpc | None" = None
 
     # -- files --------------------------------------------------------------
 
@@ -237,6 +250,94 @@ def make_dataset(path: Path) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
+# ---------------------------------------------------------------------------
+# host SysV IPC objects holding canaries (created by the test process, outside any sandbox)
+
+IPC_CREAT, IPC_EXCL, IPC_NOWAIT, IPC_RMID = 0o1000, 0o2000, 0o4000, 0
+# Size of the segment the "sysv-shm-create" attack asks for: how the test finds it on the host.
+ATTACK_SHM_SIZE = 1234567
+
+
+class _MsgBuf(ctypes.Structure):
+    _fields_ = [("mtype", ctypes.c_long), ("mtext", ctypes.c_char * 64)]
+
+
+def _libc():
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.shmget.argtypes = [ctypes.c_int, ctypes.c_size_t, ctypes.c_int]
+    libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+    libc.shmat.restype = ctypes.c_void_p
+    libc.shmdt.argtypes = [ctypes.c_void_p]
+    libc.shmctl.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
+    libc.msgget.argtypes = [ctypes.c_int, ctypes.c_int]
+    libc.msgsnd.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    libc.msgctl.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
+    libc.semctl.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+    libc.mq_unlink.argtypes = [ctypes.c_char_p]
+    return libc
+
+
+def _sysvipc(kind: str) -> list[dict]:
+    """The host's /proc/sysvipc/<kind> table (the test runs in the host's IPC namespace)."""
+    try:
+        lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
+    except OSError:
+        return []
+    head = lines[0].split()
+    return [dict(zip(head, line.split())) for line in lines[1:]]
+
+
+@dataclass
+class HostIpc:
+    """A shared-memory segment and a message queue with known keys and canary contents."""
+    shm_key: int
+    shm_id: int
+    msg_key: int
+    msg_id: int
+    mq_name: str
+
+    @classmethod
+    def create(cls) -> "HostIpc":
+        libc = _libc()
+        base = 0x4C4C0000 | (uuid.uuid4().int & 0xFFF0)
+        shm_key, msg_key = base + 1, base + 2
+        shm_id = libc.shmget(shm_key, 4096, IPC_CREAT | IPC_EXCL | 0o666)
+        assert shm_id >= 0, f"shmget: errno {ctypes.get_errno()}"
+        addr = libc.shmat(shm_id, None, 0)
+        assert addr not in (None, ctypes.c_void_p(-1).value), f"shmat: errno {ctypes.get_errno()}"
+        ctypes.memmove(addr, CANARY_SHM.encode() + b"\0", len(CANARY_SHM) + 1)
+        libc.shmdt(addr)
+        msg_id = libc.msgget(msg_key, IPC_CREAT | IPC_EXCL | 0o666)
+        assert msg_id >= 0, f"msgget: errno {ctypes.get_errno()}"
+        buf = _MsgBuf(1, CANARY_MSG.encode())
+        assert libc.msgsnd(msg_id, ctypes.byref(buf), len(CANARY_MSG), IPC_NOWAIT) == 0
+        return cls(shm_key, shm_id, msg_key, msg_id, f"/llm-sandbox-test-{uuid.uuid4().hex[:8]}")
+
+    def message_still_queued(self) -> bool:
+        return any(int(r["msqid"]) == self.msg_id and int(r["qnum"]) == 1 for r in _sysvipc("msg"))
+
+    def remove_strays(self) -> list:
+        """Remove objects an attack managed to create on the host; return what was found."""
+        libc, found = _libc(), []
+        for r in _sysvipc("shm"):
+            if int(r["size"]) == ATTACK_SHM_SIZE:
+                found.append(f"shm {r['shmid']}")
+                libc.shmctl(int(r["shmid"]), IPC_RMID, None)
+        for r in _sysvipc("sem"):
+            if int(r["nsems"]) == 7:  # the "sysv-sem-create" attack's semaphore set
+                found.append(f"sem {r['semid']}")
+                libc.semctl(int(r["semid"]), 0, IPC_RMID)
+        if libc.mq_unlink(self.mq_name.encode()) == 0:
+            found.append(f"mq {self.mq_name}")
+        return found
+
+    def close(self) -> None:
+        libc = _libc()
+        libc.shmctl(self.shm_id, IPC_RMID, None)
+        libc.msgctl(self.msg_id, IPC_RMID, None)
+        self.remove_strays()
+
+
 @pytest.fixture(scope="module", params=MODES)
 def bench(request, kernel_spec, tmp_path_factory):
     mode = request.param
@@ -252,6 +353,22 @@ def bench(request, kernel_spec, tmp_path_factory):
     (home / ".ssh" / "id_rsa").write_text(f"-----BEGIN OPENSSH PRIVATE KEY-----\n{CANARY_SSH}\n")
     (home / ".bashrc").write_text("# canary bashrc\n")
     (data_dir / "canary-history.txt").write_text(CANARY_HISTORY)
+    # Hidden entries below the top level; their directories also hold readable files.
+    (nb / "sub" / ".env").write_text(f"OPENAI_API_KEY={CANARY_SUB_DOTENV}\n")
+    (nb / "sub" / ".git").mkdir()
+    (nb / "sub" / ".git" / "config").write_text(
+        f'[remote "origin"]\n\turl = https://user:{CANARY_GIT_CONFIG}@example.com/x.git\n')
+    (nb / "a" / "b").mkdir(parents=True)
+    (nb / "a" / "b" / ".secret").write_text(CANARY_DEEP_SECRET)
+    (nb / "a" / "b" / "visible.txt").write_text("visible\n")
+    # Deeper than the walk's bound (8 levels): not readable (fail closed); 7 levels down is.
+    deep = nb.joinpath("deep", "1", "2", "3", "4", "5", "6")
+    deep.mkdir(parents=True)
+    (deep / "shallow.txt").write_text("shallow\n")
+    (deep / "7").mkdir()
+    (deep / "7" / "too-deep.txt").write_text("too deep\n")
+    ipc = HostIpc.create()
+    request.addfinalizer(ipc.close)
 
     llm = FakeLLM().start()
     tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -303,7 +420,9 @@ def bench(request, kernel_spec, tmp_path_factory):
             site_packages=site.getsitepackages()[0],
         )
         b.secrets = [CANARY_API_KEY, CANARY_MONGO_PASSWORD, CANARY_DOTENV, CANARY_SSH,
-                     CANARY_HISTORY, key]
+                     CANARY_HISTORY, key, CANARY_SUB_DOTENV, CANARY_GIT_CONFIG,
+                     CANARY_DEEP_SECRET, CANARY_SHM, CANARY_MSG]
+        b.ipc = ipc
         shadow = Path("/etc/shadow")
         if shadow.exists():
             first = shadow.read_text().splitlines()[0]
@@ -480,6 +599,66 @@ def _no_style(b, reply, outputs):
         html = (o["content"].get("data") or {}).get("text/html")
         if isinstance(html, str):
             assert "<style" not in html.lower() and "jp-Cell" not in html, html[:300]
+# -- OS-layer helpers (parent death, SysV IPC, hidden entries, /sys and /proc) -------------
+_SYSCALLS = {  # the syscall numbers the raw-syscall spellings need
+    "x86_64": {"prctl": 157, "shmget": 29, "shmat": 30},
+    "aarch64": {"prctl": 167, "shmget": 194, "shmat": 196},
+}.get(platform.machine(), {"prctl": -1, "shmget": -1, "shmat": -1})
+
+
+def _worker_state(code: str, expected: str):
+    """After the attack: a %%python cell (never validated) reads a prctl value of the worker."""
+    return _after_python("import ctypes\nv = ctypes.c_int(-1)\n" + code + "\nv.value", expected)
+
+
+_pdeathsig_intact = _worker_state("ctypes.CDLL(None).prctl(2, ctypes.byref(v))", "9")  # PR_GET_PDEATHSIG
+_not_dumpable = _after_python("import ctypes\nctypes.CDLL(None).prctl(3, 0, 0, 0, 0)", "0")  # PR_GET_DUMPABLE
+
+
+def _host_ipc_untouched(b, reply, outputs):
+    strays = b.ipc.remove_strays()
+    assert not strays, f"the worker created host IPC objects: {strays}"
+    assert b.ipc.message_still_queued(), "the host's queued message was consumed"
+
+
+def _shm_read(spelling: str):
+    """Attach the test's host segment (key known to the attacker) and return its bytes."""
+    def code(b):
+        if spelling == "syscall":
+            get = f"shmid = libc.syscall({_SYSCALLS['shmget']}, {b.ipc.shm_key}, 0, 0)\n"
+            attach = f"libc.syscall.restype = ctypes.c_void_p\naddr = libc.syscall({_SYSCALLS['shmat']}, shmid, None, 0)\n"
+        else:
+            get = f"shmid = libc.shmget({b.ipc.shm_key}, 0, 0)\n"
+            attach = "libc.shmat.restype = ctypes.c_void_p\naddr = libc.shmat(shmid, None, 0)\n"
+        return ("import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n" + get +
+                "assert shmid >= 0, ('shmget', ctypes.get_errno())\n" + attach +
+                "assert addr not in (None, 2**64 - 1), ('shmat', ctypes.get_errno())\n"
+                "result = ctypes.string_at(addr, 64)")
+    return code
+
+
+_SHM_SCAN = (  # like ipcs: walk the kernel's segment table (SHM_STAT) and read every segment
+    "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nlibc.shmat.restype = ctypes.c_void_p\n"
+    "buf = ctypes.create_string_buffer(512)\nfound = []\n"
+    "for index in range(4096):\n"
+    "    shmid = libc.shmctl(index, 13, buf)\n"
+    "    if shmid < 0:\n        continue\n"
+    "    addr = libc.shmat(shmid, None, 0o10000)\n"
+    "    if addr not in (None, 2**64 - 1):\n        found.append(ctypes.string_at(addr, 64))\n"
+    "assert found, ctypes.get_errno()\nresult = found")
+
+_MSG_READ = (lambda b:
+    "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+    f"qid = libc.msgget({b.ipc.msg_key}, 0)\nassert qid >= 0, ('msgget', ctypes.get_errno())\n"
+    "buf = ctypes.create_string_buffer(8 + 64)\n"
+    "n = libc.msgrcv(qid, buf, 64, 0, 0o4000)\nassert n > 0, ('msgrcv', ctypes.get_errno())\n"
+    "result = buf.raw[8:8 + n]")
+
+_CGROUP_FILES = ["/sys/fs/cgroup/cgroup.procs", "/sys/fs/cgroup/memory.current",
+                 "/sys/fs/cgroup/memory.stat", "/sys/fs/cgroup/memory/memory.usage_in_bytes",
+                 "/sys/fs/cgroup/memory/memory.stat", "/sys/fs/cgroup/memory/cgroup.procs",
+                 "/sys/fs/cgroup/pids/cgroup.procs", "/sys/fs/cgroup/cpu/cgroup.procs",
+                 "/sys/fs/cgroup/unified/cgroup.procs", "/sys/fs/cgroup/systemd/cgroup.procs"]
 
 
 ATTACKS = [
@@ -754,6 +933,76 @@ ATTACKS = [
     Attack("int-digit-limit", "next question",
            "import sys\nsys.set_int_max_str_digits(640)\nresult = 1", must_fail=False,
            after=_after_question("result = len(str(10 ** 5000))", "5001")),
+    # ==== OS layer (attack pass 2): parent death, SysV IPC, hidden entries, /sys and /proc ====
+    # -- parent death: a worker that clears PR_SET_PDEATHSIG outlives a killed kernel
+    #    (see also test_worker_dies_with_a_killed_kernel)
+    Attack("prctl-pdeathsig-cdll", "kernel process",
+           "import ctypes\nrc = ctypes.CDLL(None).prctl(1, 0)\nassert rc == 0, rc\nresult = rc",
+           after=_pdeathsig_intact),
+    Attack("prctl-pdeathsig-libc", "kernel process",
+           "import ctypes\nlibc = ctypes.CDLL('libc.so.6', use_errno=True)\n"
+           "rc = libc.prctl(ctypes.c_int(1), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0))\n"
+           "assert rc == 0, ctypes.get_errno()\nresult = rc", after=_pdeathsig_intact),
+    Attack("prctl-pdeathsig-syscall-high-bits", "kernel process",
+           f"import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+           f"rc = libc.syscall({_SYSCALLS['prctl']}, ctypes.c_ulong(1 | 1 << 32), ctypes.c_ulong(0))\n"
+           "assert rc == 0, ctypes.get_errno()\nresult = rc", after=_pdeathsig_intact),
+    Attack("prctl-dumpable", "kernel process",
+           "import ctypes\nrc = ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)\nassert rc == 0, rc\nresult = rc",
+           after=_not_dumpable),
+    # -- SysV IPC: the host's (other kernels') segments and queues; objects that outlive us
+    Attack("sysv-shm-read", "secrets", _shm_read("libc"), check=_host_ipc_untouched),
+    Attack("sysv-shm-read-syscall", "secrets", _shm_read("syscall"), check=_host_ipc_untouched),
+    Attack("sysv-shm-scan", "secrets", _SHM_SCAN, check=_host_ipc_untouched),
+    Attack("sysv-msg-read", "secrets", _MSG_READ, check=_host_ipc_untouched),
+    Attack("sysv-shm-create", "resource exhaustion",
+           f"import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+           f"shmid = libc.shmget(0, {ATTACK_SHM_SIZE}, 0o1600)\nassert shmid >= 0, ctypes.get_errno()\nresult = shmid",
+           check=_host_ipc_untouched),
+    Attack("sysv-sem-create", "resource exhaustion",
+           "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+           "semid = libc.semget(0, 7, 0o1600)\nassert semid >= 0, ctypes.get_errno()\nresult = semid",
+           check=_host_ipc_untouched),
+    Attack("posix-mq-create", "resource exhaustion",
+           lambda b: "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+                     f"q = libc.mq_open(b'{b.ipc.mq_name}', os.O_CREAT | os.O_RDWR, 0o600, None)\n"
+                     "assert q >= 0, ctypes.get_errno()\nresult = q",
+           check=_host_ipc_untouched),
+    # -- hidden entries below the top level of the notebook folder
+    Attack("read-sub-dotenv", "read outside data", "result = open('sub/.env').read()"),
+    Attack("read-sub-git-config", "read outside data", "result = open('sub/.git/config').read()"),
+    Attack("read-deep-secret", "read outside data", "result = open('a/b/.secret').read()"),
+    Attack("read-deep-secret-pathlib", "read outside data",
+           "import pathlib\nresult = pathlib.Path('a', 'b', '.secret').read_text()"),
+    Attack("read-sub-dotenv-pandas", "read outside data",
+           "result = pd.read_csv('sub/.env', header=None, sep='|')"),
+    Attack("read-sub-git-config-absolute", "read outside data",
+           lambda b: f"result = open('{b.nb}/sub/.git/config').read()"),
+    Attack("hidden-via-scratch-symlink", "read outside data",
+           "import os\nlink = os.path.join(SCRATCH, 'env')\nos.symlink(os.path.abspath('sub/.env'), link)\n"
+           "result = open(link).read()"),
+    Attack("hidden-via-scratch-hardlink", "read outside data",
+           "import os\nlink = os.path.join(SCRATCH, 'secret')\nos.link('a/b/.secret', link)\n"
+           "result = open(link).read()"),
+    Attack("walk-and-read-everything", "read outside data",
+           "import os\nout = {}\n"
+           "for top in ('.', 'sub', 'sub/.git', 'a', 'a/b'):\n"
+           "    for name in ('.env', 'config', '.secret', 'visible.txt', 'nested.csv'):\n"
+           "        try:\n            out[os.path.join(top, name)] = open(os.path.join(top, name)).read()\n"
+           "        except OSError as e:\n            out[os.path.join(top, name)] = type(e).__name__\n"
+           "result = out", must_fail=False),
+    # -- /sys and /proc beyond what the Python stack needs
+    Attack("read-cgroup-files", "read outside data",
+           f"out = {{}}\nfor p in {_CGROUP_FILES!r}:\n"
+           "    try:\n        out[p] = open(p).read()[:300]\n    except OSError:\n        pass\n"
+           "assert out, 'nothing readable'\nresult = out"),
+    Attack("list-cgroup", "read outside data", "import os\nresult = os.listdir('/sys/fs/cgroup')"),
+    Attack("own-cgroup-memory", "read outside data",
+           "path = open('/proc/self/cgroup').read().splitlines()[0].split(':')[-1]\n"
+           "result = open('/sys/fs/cgroup/memory' + path + '/memory.usage_in_bytes').read()"),
+    Attack("read-proc-stat", "read outside data", "result = open('/proc/stat').read()"),
+    Attack("read-proc-meminfo", "read outside data", "result = open('/proc/meminfo').read()"),
+    # ==== end of the OS-layer block ====
 ]
 
 
@@ -799,13 +1048,17 @@ def test_sandbox_magic_reports_layers(bench: Bench):
     assert reply["status"] == "ok", show(outputs)
     (out,) = [o for o in outputs if o["msg_type"] == "display_data"]
     text = out["content"]["data"]["text/plain"]
-    for layer in ("network", "filesystem", "syscalls", "capabilities", "rlimits", "environment",
-                  "signals", "integrity", "output cap", "validator"):
+    for layer in ("network", "ipc", "filesystem", "syscalls", "capabilities", "rlimits", "environment",
+                  "signals", "parent death", "not dumpable", "integrity", "output cap", "validator"):
         assert re.search(rf"^\s+{layer}\s+on\b", text, re.M) or (
             layer == "validator" and bench.mode == "no-validator"), f"{layer} not on:\n{text}"
     if bench.mode == "no-validator":
         assert re.search(r"^\s+validator\s+OFF\b", text, re.M), text
     assert f"{WORKER_MEMORY_MB} MB" in text
+    # The notebook folder's walk: hidden entries at every depth left out, the bound reported.
+    assert re.search(r"notebook folder: [4-9] hidden entries left out", text), text
+    assert "past the bound are NOT readable" in text, text
+    assert re.search(r"SysV IPC", text), text
     assert_outputs_safe(outputs)
 
 
@@ -821,10 +1074,58 @@ def test_user_python_is_contained_too(bench: Bench):
         "(rows, nested, open(path).read(), tmp.startswith(SCRATCH), os.environ['TMPDIR'] == SCRATCH)")
     assert reply["status"] == "ok", show(outputs)
     assert results(outputs) == [f"({len(bench.frame) + 1}, 'a,b\\n1,2\\n', 'ok', True, True)"], show(outputs)
+    # Directories holding hidden entries are granted entry by entry: the rest stays readable.
+    reply, outputs = bench.python(
+        "(open('a/b/visible.txt').read(), open('deep/1/2/3/4/5/6/shallow.txt').read())")
+    assert reply["status"] == "ok", show(outputs)
+    assert results(outputs) == ["('visible\\n', 'shallow\\n')"], show(outputs)
+    libc = "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
     for code in ("open('canary.txt', 'a').write('x')", "open('.env').read()",
-                 "import subprocess\nsubprocess.run(['true'])"):
+                 "import subprocess\nsubprocess.run(['true'])",
+                 # hidden entries below the top level, and a file past the walk's bound
+                 "open('sub/.env').read()", "open('sub/.git/config').read()",
+                 "open('a/b/.secret').read()", "open('deep/1/2/3/4/5/6/7/too-deep.txt').read()",
+                 # the host's SysV IPC and the parent death signal
+                 libc + f"shmid = libc.shmget({bench.ipc.shm_key}, 0, 0)\nassert shmid >= 0, ctypes.get_errno()\n"
+                 "libc.shmat.restype = ctypes.c_void_p\nctypes.string_at(libc.shmat(shmid, None, 0), 64)",
+                 libc + f"qid = libc.msgget({bench.ipc.msg_key}, 0)\nassert qid >= 0, ctypes.get_errno()",
+                 libc + "assert libc.shmget(0, 4096, 0o1600) >= 0, ctypes.get_errno()",
+                 libc + "assert libc.prctl(1, 0) == 0, ctypes.get_errno()"):
         reply, outputs = bench.python(code)
         assert reply["status"] == "error", f"{code}: {show(outputs)}"
+        bench.assert_contained(outputs)
+    assert bench.ipc.message_still_queued()
+    assert not bench.ipc.remove_strays()
+
+
+@pytest.mark.timeout(180)
+def test_libraries_work_in_the_sandbox(bench: Bench):
+    """numpy (OpenBLAS threads), pandas, scipy, scikit-learn and matplotlib work with /sys and
+    /proc reduced to what they need; loky's CPU count (joblib with process pools) reads the
+    cgroup CPU quota files after checking they exist, so those stay readable."""
+    from joblib.externals.loky import cpu_count
+
+    reply, outputs = bench.python(
+        "import os, numpy as np, scipy.linalg, scipy.stats\n"
+        "from joblib.externals.loky import cpu_count\n"
+        "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+        "from sklearn.linear_model import LinearRegression\n"
+        "from sklearn.ensemble import RandomForestRegressor\n"
+        "from threadpoolctl import threadpool_info\n"
+        "a = np.random.default_rng(0).random((300, 300)) + 300 * np.eye(300)\n"
+        "inv_ok = bool(np.allclose(a @ scipy.linalg.inv(a), np.eye(300), atol=1e-8))\n"
+        "X = a[:, :5]\ny = X @ np.arange(5.0)\n"
+        "coef_ok = bool(np.allclose(LinearRegression().fit(X, y).coef_, np.arange(5.0)))\n"
+        "RandomForestRegressor(n_estimators=4, n_jobs=-1, random_state=0).fit(X, y)\n"
+        "p = scipy.stats.ttest_ind(a[0], a[1]).pvalue\n"
+        "fig, ax = plt.subplots()\nax.plot([1, 2])\nfig.savefig(os.path.join(SCRATCH, 'p.png'))\n"
+        "frame = pd.DataFrame(X).groupby(pd.DataFrame(X)[0] > 150).sum()\n"
+        "blas = [i['num_threads'] for i in threadpool_info() if i['internal_api'] == 'openblas']\n"
+        "(inv_ok, coef_ok, bool(0 <= p <= 1), os.path.getsize(os.path.join(SCRATCH, 'p.png')) > 1000,"
+        " len(frame) > 0, cpu_count(), os.cpu_count(), min(blas) >= 1)")
+    assert reply["status"] == "ok", show(outputs)
+    expected = f"(True, True, True, True, True, {cpu_count()}, {os.cpu_count()}, True)"
+    assert results(outputs) == [expected], show(outputs)
     bench.assert_contained(outputs)
 
 
@@ -864,3 +1165,77 @@ def test_data_cannot_pose_as_prompt_structure(bench: Bench, tmp_path_factory):
     finally:
         reply, outputs = execute(bench.kc, "%load data.csv", timeout=CELL_TIMEOUT)
         assert reply["status"] == "ok", show(outputs)
+def _worker_processes(kernel: int, exe: str) -> list[int]:
+    """Live worker processes of the kernel binary `exe` whose parent is `kernel`."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+        if (state != "Z" and len(args) > 1 and args[1] == b"worker"
+                and os.path.realpath(args[0].decode(errors="replace")) == exe and int(ppid) == kernel):
+            out.append(int(entry.name))
+    return out
+
+
+def _alive(pid: int, exe: str) -> bool:
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z" and os.path.realpath(args[0].decode(errors="replace")) == exe
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("via", ["question", "python"])
+def test_worker_dies_with_a_killed_kernel(kernel_spec, tmp_path, via):
+    """The attack pass: prctl(PR_SET_PDEATHSIG, 0), then the kernel is SIGKILLed (Jupyter's
+    "shutdown now"): the busy worker must die with it rather than run on as an orphan."""
+    exe = os.path.realpath(find_kernel_spec().argv[0])
+    nb, tmp = tmp_path / "nb", tmp_path / "tmp"
+    nb.mkdir()
+    tmp.mkdir()
+    make_dataset(nb / "data.csv")
+    llm = FakeLLM().start()
+    env = make_kernel_env(llm.base_url, tmp_path, TMPDIR=str(tmp), MAX_EXECUTION_TIMEOUT="200",
+                          LLM_ANALYTICS_WORKER_MEMORY_MB=str(WORKER_MEMORY_MB),
+                          LLM_ANALYTICS_REPLAY="0", LLM_ANALYTICS_UNSAFE_SKIP_VALIDATION="1")
+    km, kc = start_kernel(env=env, cwd=nb)
+    workers: list[int] = []
+    try:
+        pid = kernel_pid(km)
+        reply, outputs = execute(kc, "%load data.csv", timeout=CELL_TIMEOUT)
+        assert reply["status"] == "ok", show(outputs)
+        code = ("import ctypes, os, time\nrc = ctypes.CDLL(None, use_errno=True).prctl(1, 0)\n"
+                "open(os.path.join(SCRATCH, 'prctl-tried'), 'w').write(str(rc))\n"
+                "time.sleep(150)\nresult = rc")
+        if via == "question":
+            llm.script(rules=[{"match": "PDEATH", "reply": {"content": f"```python\n{code}\n```"}}],
+                       reset=True)
+            kc.execute("Please analyse the data [PDEATH]")
+        else:
+            kc.execute(f"%%python\n{code}")
+        deadline = time.monotonic() + 90
+        while not glob.glob(str(tmp / "llm-analytics-worker-*" / "prctl-tried")):
+            assert time.monotonic() < deadline, "the cell never reached prctl"
+            time.sleep(0.1)
+        workers = _worker_processes(pid, exe)
+        assert workers, "no worker process found"
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while [w for w in workers if _alive(w, exe)] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = [w for w in workers if _alive(w, exe)]
+        assert not left, f"worker {left} outlived the killed kernel {pid}"
+    finally:
+        for w in workers:
+            if _alive(w, exe):
+                os.kill(w, signal.SIGKILL)
+        stop_kernel(km, kc, timeout=2)
+        llm.stop()

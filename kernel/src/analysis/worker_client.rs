@@ -636,10 +636,22 @@ fn data_dir_entries_to_hide(data_dir: &std::path::Path) -> Vec<std::path::PathBu
         .ok()
         .or(option_env!("LLM_ANALYTICS_SITE_PACKAGES").map(String::from))
         .unwrap_or_default();
+    entries_to_hide(data_dir, &python_env)
+}
+
+/// `data_dir`, or its entries but the one holding `python_env` (colon-separated site-packages).
+fn entries_to_hide(data_dir: &std::path::Path, python_env: &str) -> Vec<std::path::PathBuf> {
+    // Compared as real paths: the venv may be reached through a symlink (the sandbox denies
+    // canonical paths, so a symlinked venv inside the data directory would be denied too).
+    let real = |p: &std::path::Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let python_env: Vec<PathBuf> = python_env
+        .split(':')
+        .filter(|sp| !sp.is_empty())
+        .map(|sp| real(std::path::Path::new(sp)))
+        .collect();
     let inside = |entry: &std::path::Path| {
-        python_env
-            .split(':')
-            .any(|sp| !sp.is_empty() && std::path::Path::new(sp).starts_with(entry))
+        let entry = real(entry);
+        python_env.iter().any(|sp| sp.starts_with(&entry))
     };
     if !inside(data_dir) {
         return vec![data_dir.to_path_buf()];
@@ -1002,6 +1014,33 @@ pub fn html_is_safe(html: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// install.sh with a symlinked venv (LLM_ANALYTICS_HOME/venv -> the real one inside the
+    /// default data directory): the venv must stay readable, the rest of the directory not.
+    #[test]
+    fn data_dir_hiding_keeps_a_symlinked_python_environment() {
+        let root = tempfile::tempdir().unwrap();
+        let data = root.path().join("data");
+        let site = data.join("venv/lib/python3/site-packages");
+        std::fs::create_dir_all(&site).unwrap();
+        std::fs::write(data.join("history.sqlite3"), "x").unwrap();
+        std::fs::create_dir_all(root.path().join("home")).unwrap();
+        let link = root.path().join("home/venv");
+        std::os::unix::fs::symlink(data.join("venv"), &link).unwrap();
+        let via_link = link.join("lib/python3/site-packages");
+        for env in [site.display().to_string(), via_link.display().to_string()] {
+            assert_eq!(
+                entries_to_hide(&data, &env),
+                vec![data.join("history.sqlite3")],
+                "{env}"
+            );
+        }
+        let elsewhere = root.path().join("other-site");
+        assert_eq!(
+            entries_to_hide(&data, &elsewhere.display().to_string()),
+            vec![data.clone()]
+        );
+    }
 
     #[test]
     fn events_parse() {
