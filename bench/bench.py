@@ -3,23 +3,96 @@
 Prints one markdown table of medians and ratios (timings are noisy on shared machines:
 compare ratios from one run, never absolute numbers across runs).
 
-    python bench/bench.py [--runs 5] [--big]      # --big adds a ~1 GB CSV
+    python3 bench/bench.py [--runs 5] [--big] [--only startup]   # --big adds a ~1 GB CSV
+
+Needs ./install.sh first. Any Python 3 can start it: it re-runs itself under the kernel's
+Python environment (${LLM_ANALYTICS_HOME:-~/.local/share/llm-analytics}/venv), so that the
+comparison kernel uses the same pandas as the worker, and installs ipykernel (the comparison
+kernel, pinned in requirements/test.txt) into that environment when it is missing.
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-from jupyter_client.manager import KernelManager
-
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _venv_dir() -> Path:
+    """The environment ./install.sh creates (same rule as install.sh and tests/run.sh)."""
+    home = os.environ.get("LLM_ANALYTICS_HOME")
+    if not home:
+        data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        home = str(Path(data) / "llm-analytics")
+    return Path(home) / "venv"
+
+
+def _say(message: str) -> None:
+    print(f"bench.py: {message}", file=sys.stderr, flush=True)
+
+
+def _run_in_venv() -> None:
+    """Re-exec under the venv's Python unless this already is it."""
+    venv = _venv_dir()
+    python = venv / "bin" / "python"
+    # As in tests/run.sh, the venv's bin comes first on PATH: the kernels started here inherit
+    # it, and the worker's embedded Python must not meet another `python3` first (e.g. the one
+    # pyenv puts first when it ran this script), or it looks for its standard library there.
+    path = os.environ.get("PATH", "")
+    if path.split(os.pathsep)[0] != str(venv / "bin"):
+        os.environ["PATH"] = os.pathsep.join([str(venv / "bin"), path] if path else [str(venv / "bin")])
+    if Path(sys.prefix).resolve() == venv.resolve():
+        return
+    if not python.is_file():
+        sys.exit(f"bench.py: no kernel environment at {venv}; run ./install.sh first")
+    if os.environ.get("LLM_ANALYTICS_BENCH_REEXEC") == str(python):
+        sys.exit(f"bench.py: re-running under {python} did not take effect (sys.prefix {sys.prefix})")
+    _say(f"re-running under the kernel's Python, {python}")
+    os.environ["LLM_ANALYTICS_BENCH_REEXEC"] = str(python)
+    os.execv(str(python), [str(python), str(Path(__file__).resolve()), *sys.argv[1:]])
+
+
+def _ipykernel_requirement() -> str:
+    for line in (ROOT / "requirements" / "test.txt").read_text().splitlines():
+        if line.strip().lower().startswith("ipykernel"):
+            return line.split("#")[0].strip()
+    return "ipykernel"
+
+
+def _ensure_kernels() -> None:
+    """The llm-analytics kernel from ./install.sh, and ipykernel's python3 to compare with."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    specs = KernelSpecManager().find_kernel_specs()
+    if "llm-analytics" not in specs:
+        sys.exit("bench.py: the llm-analytics kernelspec is not installed; run ./install.sh first")
+    if importlib.util.find_spec("ipykernel") is None:
+        requirement = _ipykernel_requirement()
+        _say(f"installing the comparison kernel ({requirement}) into {sys.prefix}")
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                        requirement], check=True)
+        importlib.invalidate_caches()
+        specs = KernelSpecManager().find_kernel_specs()
+    if "python3" not in specs:
+        _say(f"installing the python3 kernelspec (ipykernel) into {sys.prefix}")
+        subprocess.run([sys.executable, "-m", "ipykernel", "install", "--sys-prefix"], check=True,
+                       stdout=subprocess.DEVNULL)
+
+
+if __name__ == "__main__":
+    _run_in_venv()
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from jupyter_client.manager import KernelManager  # noqa: E402
+
 sys.path.insert(0, str(ROOT / "tests"))
 from fake_llm import FakeLLM  # noqa: E402
 
@@ -316,22 +389,34 @@ def main():
     ap.add_argument("--only", choices=["startup", "load", "memory", "datasets", "question", "history"],
                     action="append", help="run only these sections (repeatable)")
     args = ap.parse_args()
-    p10 = make_csv(CACHE / "mixed_10mb.csv", 10)
-    p100 = make_csv(CACHE / "mixed_100mb.csv", 100)
-    sizes = [("~10 MB", p10), ("~100 MB", p100)]
-    if args.big:
-        sizes.append(("~1 GB", make_csv(CACHE / "mixed_1gb.csv", 1000)))
-    wide = [("20 columns x 1k rows", make_wide(CACHE / "wide_20x1k.csv", 20, 1000)),
-            ("20 columns x 1M rows", make_wide(CACHE / "wide_20x1m.csv", 20, 1_000_000)),
-            ("200 columns x 1k rows", make_wide(CACHE / "wide_200x1k.csv", 200, 1000)),
-            ("2000 columns x 1k rows", make_wide(CACHE / "wide_2000x1k.csv", 2000, 1000))]
+    _ensure_kernels()
+
+    # The data files are made (once, cached in CACHE) only for the sections that use them.
+    def p10():
+        return make_csv(CACHE / "mixed_10mb.csv", 10)
+
+    def p100():
+        return make_csv(CACHE / "mixed_100mb.csv", 100)
+
+    def sizes():
+        out = [("~10 MB", p10()), ("~100 MB", p100())]
+        if args.big:
+            out.append(("~1 GB", make_csv(CACHE / "mixed_1gb.csv", 1000)))
+        return out
+
+    def wide():
+        return [("20 columns x 1k rows", make_wide(CACHE / "wide_20x1k.csv", 20, 1000)),
+                ("20 columns x 1M rows", make_wide(CACHE / "wide_20x1m.csv", 20, 1_000_000)),
+                ("200 columns x 1k rows", make_wide(CACHE / "wide_200x1k.csv", 200, 1000)),
+                ("2000 columns x 1k rows", make_wide(CACHE / "wide_2000x1k.csv", 2000, 1000))]
+
     sections = {
         "startup": lambda: bench_startup(args.runs),
-        "load": lambda: bench_load(args.runs, sizes) + bench_first_load(args.runs, p100),
-        "memory": lambda: bench_memory(p100),
-        "datasets": lambda: bench_datasets(p10),
-        "question": lambda: bench_question(args.runs, p10, wide),
-        "history": lambda: bench_history(args.runs, p10),
+        "load": lambda: bench_load(args.runs, sizes()) + bench_first_load(args.runs, p100()),
+        "memory": lambda: bench_memory(p100()),
+        "datasets": lambda: bench_datasets(p10()),
+        "question": lambda: bench_question(args.runs, p10(), wide()),
+        "history": lambda: bench_history(args.runs, p10()),
     }
     rows = []
     for name, run in sections.items():

@@ -1,14 +1,16 @@
 """``%load`` through the kernel: real tables and hostile files.
 
-* Every CSV of the shared dabench folder loads: one profile display, with the
-  shape pandas reads, and numeric columns holding the same numbers.
+* Every real-world CSV shipped in tests/data/realworld/ (always) and every CSV
+  of the shared dabench folder (when present) loads: one profile display, with
+  the shape pandas reads, and numeric columns holding the same numbers.
 * Hostile files (empty, header only, binary, Latin-1, ragged rows, too big,
   wrong extension, missing, 10 000 columns, CR / CRLF line endings, odd paths)
   load correctly or fail with one clear ``LoadError``, and the kernel answers
   the next cell.
 
-The shared tables are found through ``LLM_ANALYTICS_SHARED_DATA`` or
-``../shared/data/dabench-tables`` next to the repository.
+The shared tables are found through ``LLM_ANALYTICS_SHARED_DATA`` (the shared
+data dir, or the dabench-tables dir itself) or ``../shared/data/dabench-tables``
+next to the repository; without them those tests skip and say how to enable them.
 """
 from __future__ import annotations
 
@@ -27,9 +29,24 @@ from kernel_helpers import execute, make_kernel_env, results, role, show, start_
 pytestmark = [pytest.mark.kernel]
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("LLM_ANALYTICS_SHARED_DATA")
-              or REPO / ".." / "shared" / "data" / "dabench-tables").resolve()
+ENABLE_SHARED = ("set LLM_ANALYTICS_SHARED_DATA to the shared data dir "
+                 "(or put ../shared next to the repository) to run them")
+
+
+def _shared_tables_dir() -> Path:
+    configured = os.environ.get("LLM_ANALYTICS_SHARED_DATA")
+    if not configured:
+        return (REPO / ".." / "shared" / "data" / "dabench-tables").resolve()
+    root = Path(configured).resolve()
+    for nested in (root / "dabench-tables", root / "data" / "dabench-tables"):
+        if nested.is_dir():
+            return nested
+    return root
+
+
+SHARED = _shared_tables_dir()
 TABLES = sorted(SHARED.glob("*.csv")) if SHARED.is_dir() else []
+REALWORLD = sorted((REPO / "tests" / "data" / "realworld").glob("*.csv"))
 CELL_TIMEOUT = 120
 
 
@@ -156,14 +173,10 @@ def shared_kernel(tmp_path_factory, kernel_spec):
 
 def _needs_tables():
     if not TABLES:
-        pytest.skip(f"no shared tables at {SHARED} (set LLM_ANALYTICS_SHARED_DATA)")
+        pytest.skip(f"no shared tables at {SHARED}; {ENABLE_SHARED}")
 
 
-@pytest.mark.timeout(180)
-@pytest.mark.parametrize("path", TABLES or [None], ids=lambda p: p.name if p else "none")
-def test_shared_table_loads_with_pandas_shape(shared_kernel, path):
-    _needs_tables()
-    kc = shared_kernel.client()
+def check_loads_with_pandas_shape(kc, path: Path) -> None:
     expected = read_like_design_doc(path)
     reply, outputs = load(kc, f"{path} as t")
     data = profile_of(reply, outputs, "t")
@@ -172,12 +185,8 @@ def test_shared_table_loads_with_pandas_shape(shared_kernel, path):
     assert shape_in_kernel(kc, "t") == expected.shape
 
 
-@pytest.mark.timeout(180)
-@pytest.mark.parametrize("path", TABLES or [None], ids=lambda p: p.name if p else "none")
-def test_shared_table_numbers_match_pandas(shared_kernel, path):
+def check_numbers_match_pandas(kc, path: Path) -> None:
     """Columns pandas reads as numbers are numbers in the kernel, with the same sums."""
-    _needs_tables()
-    kc = shared_kernel.client()
     expected = read_like_design_doc(path)
     reply, outputs = load(kc, str(path))
     stated = profile_null_counts(profile_of(reply, outputs)["text/plain"])
@@ -208,6 +217,41 @@ def test_shared_table_numbers_match_pandas(shared_kernel, path):
         if total is None or abs(total - want) > 1e-6 * max(1.0, abs(want)):
             problems.append(f"{col!r}: sum {total}, pandas {want}")
     assert not problems, f"{path.name}: " + "; ".join(problems)
+
+
+# The real-world CSVs shipped with the repository: these run on a fresh clone.
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("path", REALWORLD, ids=lambda p: p.name)
+def test_realworld_table_loads_with_pandas_shape(shared_kernel, path):
+    check_loads_with_pandas_shape(shared_kernel.client(), path)
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("path", REALWORLD, ids=lambda p: p.name)
+def test_realworld_table_numbers_match_pandas(shared_kernel, path):
+    check_numbers_match_pandas(shared_kernel.client(), path)
+
+
+def test_realworld_tables_are_present():
+    assert len(REALWORLD) >= 5, f"expected the real-world CSVs in {REPO / 'tests/data/realworld'}"
+
+
+# The shared dabench tables (../shared, optional).
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("path", TABLES or [None], ids=lambda p: p.name if p else "none")
+def test_shared_table_loads_with_pandas_shape(shared_kernel, path):
+    _needs_tables()
+    check_loads_with_pandas_shape(shared_kernel.client(), path)
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("path", TABLES or [None], ids=lambda p: p.name if p else "none")
+def test_shared_table_numbers_match_pandas(shared_kernel, path):
+    """Columns pandas reads as numbers are numbers in the kernel, with the same sums."""
+    _needs_tables()
+    check_numbers_match_pandas(shared_kernel.client(), path)
 
 
 # ---------------------------------------------------------------------------

@@ -25,6 +25,8 @@ const INTEGRITY_PY: &str = include_str!("integrity.py");
 
 /// site-packages of the environment this binary was built against (see build.rs).
 const BUILD_SITE_PACKAGES: Option<&str> = option_env!("LLM_ANALYTICS_SITE_PACKAGES");
+/// `sys.base_prefix` of the interpreter this binary links (see build.rs).
+const BUILD_PYTHON_HOME: Option<&str> = option_env!("LLM_ANALYTICS_PYTHON_HOME");
 
 static PROTOCOL_OUT: Mutex<Option<std::fs::File>> = Mutex::new(None);
 
@@ -112,6 +114,14 @@ pub fn run(question: bool) -> anyhow::Result<()> {
     // Contain the process while it is still single-threaded, before any Python code runs.
     let report = sandbox::apply(&sandbox::Config::from_env(BUILD_SITE_PACKAGES));
     let report_json = report.to_json().to_string();
+    // Find the standard library where the linked interpreter has it, whatever `python3` is
+    // first on PATH (a pyenv or conda one would give "No module named 'encodings'").
+    if let Some(home) = BUILD_PYTHON_HOME {
+        if std::path::Path::new(home).join("lib").is_dir() && std::env::var_os("PYTHONHOME").is_none() {
+            // Still single-threaded here: no Python and no other thread yet.
+            std::env::set_var("PYTHONHOME", home);
+        }
+    }
     Python::initialize();
     Python::attach(|py| -> anyhow::Result<()> {
         let start = || -> PyResult<Bound<'_, PyAny>> {
