@@ -105,3 +105,15 @@ def test_html_report_shows_code_results_charts_and_interpretation(tmp_path):
     assert "data:image/png;base64," in html  # the chart
     assert "generates the highest revenue" in html  # the interpretation
     assert "Missing columns" in html  # the explained error
+    # Dollar amounts read as dollars in the report: no stray backslash, no math markup.
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    for junk in soup(["script", "style"]):
+        junk.decompose()
+    text = " ".join(soup.get_text().split())
+    assert "$252,625.80" in text, text[text.find("highest revenue") - 300:][:600]
+    assert "\\$" not in text, "a backslash shows before a dollar amount"
+    # nbconvert marks what it treats as math for MathJax; no amount may be among it.
+    for span in soup.find_all(class_=["math", "MathJax", "MathJax_Preview"]):
+        assert "252" not in span.get_text(), span

