@@ -5,6 +5,7 @@ mod alloc;
 mod analysis;
 mod install;
 mod protocol;
+mod limits;
 mod worker;
 
 use clap::{Parser, Subcommand};

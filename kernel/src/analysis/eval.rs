@@ -181,6 +181,9 @@ pub struct Scored {
     pub tokens: u32,
     pub seconds: f64,
     pub why: String,
+    /// The last code and what it answered (bounded), to see where misses come from.
+    pub code: String,
+    pub answer: String,
 }
 
 /// The summary table: strict ABQ overall and per level, means, ids missed.
@@ -284,6 +287,13 @@ pub async fn run_one(golden: &Golden, solver: &Solver<'_>, runner: &mut EvalRunn
     let solved = solver
         .solve(&base, &golden.text, &data, runner, &mut ledger)
         .await;
+    let bound = |s: &str| s.chars().take(2_000).collect::<String>();
+    let (code, answer) = match &solved {
+        Ok(s) => (bound(&s.code), bound(&s.answer_text)),
+        Err(super::solve::Unsolved::Refused { code, message, .. }) => (bound(code), bound(message)),
+        Err(super::solve::Unsolved::Failed { code, message, .. }) => (bound(code), bound(message)),
+        Err(super::solve::Unsolved::Stopped(e)) => (String::new(), bound(&e.evalue)),
+    };
     let (ok, why) = match &solved {
         Ok(s) if score(&s.answer_text, &golden.answers) => (true, String::new()),
         Ok(s) => (false, format!("wrong answer: {}", s.answer_text.lines().last().unwrap_or("").chars().take(120).collect::<String>())),
@@ -299,6 +309,8 @@ pub async fn run_one(golden: &Golden, solver: &Solver<'_>, runner: &mut EvalRunn
         tokens: ledger.usage.prompt_tokens + ledger.usage.completion_tokens,
         seconds: started.elapsed().as_secs_f64(),
         why,
+        code,
+        answer,
     }
 }
 
@@ -388,7 +400,17 @@ pub async fn eval_cell(engine: &Engine, args: &str, sink: &OutputSink) -> Execut
                 }
                 Err(e) => {
                     sink.stream("stdout", format!("#{:<4} table {} not loaded: {e}\n", g.id, g.file_name));
-                    rows.push(Scored { id: g.id, level: g.level.clone(), ok: false, calls: 0, tokens: 0, seconds: 0.0, why: "table not loaded".into() });
+                    rows.push(Scored {
+                        id: g.id,
+                        level: g.level.clone(),
+                        ok: false,
+                        calls: 0,
+                        tokens: 0,
+                        seconds: 0.0,
+                        why: "table not loaded".into(),
+                        code: String::new(),
+                        answer: e,
+                    });
                     continue;
                 }
             },
@@ -426,7 +448,7 @@ pub async fn eval_cell(engine: &Engine, args: &str, sink: &OutputSink) -> Execut
     let text = summary(&rows, &model_name(&llm));
     sink.send(Output::DisplayData {
         data: json!({"text/plain": text}),
-        metadata: json!({"llm_analytics": {"role": "eval", "rows": rows.iter().map(|r| json!({"id": r.id, "level": r.level, "ok": r.ok, "calls": r.calls, "tokens": r.tokens, "seconds": r.seconds, "why": r.why})).collect::<Vec<_>>()}}),
+        metadata: json!({"llm_analytics": {"role": "eval", "rows": rows.iter().map(|r| json!({"id": r.id, "level": r.level, "ok": r.ok, "calls": r.calls, "tokens": r.tokens, "seconds": r.seconds, "why": r.why, "code": r.code, "answer": r.answer})).collect::<Vec<_>>()}}),
         display_id: None,
     });
     ExecuteOutcome::ok()
@@ -474,6 +496,8 @@ mod tests {
             tokens: 1000,
             seconds: 10.0,
             why: String::new(),
+            code: String::new(),
+            answer: String::new(),
         };
         let s = summary(&[row(1, "easy", true), row(2, "easy", false), row(3, "hard", true)], "m");
         assert!(s.contains("easy            2      1       50.0%"), "{s}");

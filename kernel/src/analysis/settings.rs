@@ -99,19 +99,23 @@ impl Settings {
             .string("LLM_ANALYTICS_DATA_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| default_data_dir(get));
+        let base_url = r
+            .string("OPENAI_BASE_URL")
+            .unwrap_or_else(|| DEFAULT_BASE_URL.into());
+        // A model on this machine (CPU) streams a long reply for minutes: the request
+        // timeout covers the whole stream, so local endpoints get a longer default.
+        let local = is_local(&base_url);
         let s = Settings {
             openai_api_key: r.string("OPENAI_API_KEY"),
             openai_model: r
                 .string("OPENAI_MODEL")
                 .unwrap_or_else(|| "gpt-4o-mini".into()),
-            openai_base_url: r
-                .string("OPENAI_BASE_URL")
-                .unwrap_or_else(|| DEFAULT_BASE_URL.into()),
+            openai_base_url: base_url,
             code_temperature: r.parse("OPENAI_CODE_GENERATION_TEMPERATURE", 0.1, 0.0, 2.0),
             interpretation_temperature: r.parse("OPENAI_INTERPRETATION_TEMPERATURE", 0.3, 0.0, 2.0),
             request_timeout: Duration::from_secs_f64(r.parse(
                 "OPENAI_REQUEST_TIMEOUT",
-                60.0,
+                if local { 600.0 } else { 60.0 },
                 1.0,
                 3600.0,
             )),
@@ -149,12 +153,7 @@ impl Settings {
     /// the parsed host: a loopback address or `localhost`, never a name that merely starts
     /// with "127." (`127.evil.com`).
     pub fn endpoint_is_local(&self) -> bool {
-        let host = endpoint_host(&self.openai_base_url);
-        let bare = host.trim_start_matches('[').trim_end_matches(']');
-        host.eq_ignore_ascii_case("localhost")
-            || bare
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
+        is_local(&self.openai_base_url)
     }
 
     /// The values the Python worker needs for result formatting.
@@ -165,6 +164,16 @@ impl Settings {
             "DEFAULT_SAMPLE_ROWS": self.default_sample_rows,
         })
     }
+}
+
+/// Whether a URL's parsed host is this machine (loopback or `localhost`).
+fn is_local(url: &str) -> bool {
+    let host = endpoint_host(url);
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Host part of a URL, for messages and the local-endpoint check.

@@ -18,6 +18,7 @@
 //! question workers are filtered: no clear_output, only text/plain, PNG/JPEG and HTML that
 //! passes a strict table-markup check.
 
+use crate::limits::{MAX_CALL_OUTPUT_BYTES, MAX_LINE_BYTES, MAX_QUESTION_OUTPUT_BYTES};
 use crate::protocol::backend::{ErrorInfo, Output, OutputSink};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -32,17 +33,11 @@ use tokio::time::Instant;
 
 /// How long Python gets to honour an interrupt before the worker is killed.
 pub const INTERRUPT_GRACE: Duration = Duration::from_secs(3);
-/// Longest protocol line accepted from the worker; longer ones are dropped unread.
-pub const MAX_LINE_BYTES: usize = 16 << 20;
 /// Parsed events waiting for the kernel; when full, the reader stops reading and the
 /// worker blocks on its pipe (memory stays bounded whatever the worker sends).
 const EVENT_QUEUE: usize = 16;
 /// How long a question worker may take to start and load the datasets.
 const QUESTION_WORKER_START: Duration = Duration::from_secs(120);
-/// Output bytes one call may send to the notebook (the worker caps itself first).
-pub const MAX_CALL_OUTPUT_BYTES: usize = 80 << 20;
-/// The same for model code (`run_question`).
-pub const MAX_QUESTION_OUTPUT_BYTES: usize = 12 << 20;
 /// Bytes of worker stderr forwarded to the kernel log per worker process.
 pub const MAX_STDERR_BYTES: usize = 4 << 20;
 

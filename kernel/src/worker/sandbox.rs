@@ -493,9 +493,13 @@ fn resource_limits(cfg: &Config, report: &mut Report) {
     ));
     report.limits.push((
         "output",
-        "text 5 MB per cell; rich outputs 5 MB per question, 64 MB per %%python cell \
-         (kernel hard caps: 12 MB per question, 80 MB per cell, 32 MB per message)"
-            .into(),
+        format!(
+            "text 5 MB per cell; rich outputs 5 MB per question, 64 MB per %%python cell \
+             (kernel hard caps: {} MB per question, {} MB per cell, {} MB per message)",
+            crate::limits::MAX_QUESTION_OUTPUT_BYTES >> 20,
+            crate::limits::MAX_CALL_OUTPUT_BYTES >> 20,
+            crate::limits::MAX_LINE_BYTES >> 20
+        ),
     ));
     // A write past RLIMIT_FSIZE must fail with EFBIG rather than kill the worker.
     // SAFETY: setting a signal disposition to SIG_IGN.
