@@ -254,32 +254,40 @@ pub fn code_prompt(
         prompt.push('\n');
         prompt.push_str(&ctx);
     }
-    prompt.push_str(&format!(
-        "
-Current question: {question}
-
-Generate Python code that:
-1. Uses the existing 'df' DataFrame (already loaded): never read a file
-2. Answers the user's question
-3. MUST store the final answer in a variable called 'result'
-4. Uses pandas operations efficiently
-5. Handles potential errors gracefully (check for column existence, handle NaN values)
-6. Considers the context from previous questions if relevant
-
-Important:
-- The code MUST assign the final answer to a variable named 'result'
-- Write column names exactly as listed above, inside quotes (spaces and case matter)
-- If the question asks for the answer in a form like @name[value], set result to a string in exactly that form, with values rounded as asked (e.g. result = f\"@mean[{{m:.2f}}]\")
-- Handle edge cases like missing columns or null values
-- Use vectorized pandas operations when possible
-- pandas is already imported as pd, numpy as np, matplotlib.pyplot as plt; you may also import scipy, sklearn, statsmodels or seaborn
-- For a chart, draw it with plt (or seaborn) and assign the figure to result, e.g. result = plt.gcf()
-- Do not read or write files, and do not use eval, exec or DataFrame.query
-
-Return ONLY executable Python code, no explanations or markdown.
-"
-    ));
+    prompt.push_str(&format!("\nCurrent question: {question}\n\n"));
+    prompt.push_str(&instructions(question, !context.is_empty()));
     prompt
+}
+
+/// What the code must do, short enough for a small local model to keep in view: the
+/// measured misses of a 1.5B model came from re-reading files, misspelled column names and
+/// answers that ignored the requested format, so those lines are specific; when the question
+/// names its answer fields (`@name[value]`), the exact final line is spelled out with them.
+fn instructions(question: &str, with_context: bool) -> String {
+    let mut lines = vec![
+        "Write Python code that answers the question:".to_string(),
+        "- `df` is the DataFrame described above, already loaded: never read a file.".into(),
+        "- pandas is imported as pd, numpy as np, matplotlib.pyplot as plt; you may import scipy, sklearn, statsmodels or seaborn.".into(),
+        "- Write column names exactly as listed above, in quotes: spaces and case matter.".into(),
+        "- Store the final answer in a variable named `result` (a number, text, Series or DataFrame; for a chart, the figure: result = plt.gcf()).".into(),
+    ];
+    let names = super::checks::required_answer_names(question);
+    if !names.is_empty() {
+        let fields: Vec<String> = names.iter().map(|n| format!("@{n}[...]")).collect();
+        let example: Vec<String> = names.iter().map(|n| format!("@{n}[{{{n}}}]")).collect();
+        lines.push(format!(
+            "- The answer must be given as {}: end the code with result = f\"{}\", each value computed and rounded as the question asks.",
+            fields.join(", "),
+            example.join(" ")
+        ));
+    }
+    lines.push("- Do not read or write files; do not use eval, exec or DataFrame.query.".into());
+    if with_context {
+        lines.push("- Consider the previous questions and their code if relevant.".into());
+    }
+    lines.push(String::new());
+    lines.push("Return only the code, in one ```python block.".into());
+    lines.join("\n") + "\n"
 }
 
 /// The next attempt after one that did not answer: what happened, the last code, the
@@ -352,7 +360,8 @@ mod tests {
         assert!(p.contains("- 'column_3': str"));
         assert!(p.contains("Shape: 1000 rows × 4 columns"));
         assert!(p.contains("Current question: total?"));
-        assert!(p.contains("MUST store the final answer"));
+        assert!(p.contains("Store the final answer in a variable named `result`"));
+        assert!(!p.contains("@"), "no answer format asked, none spelled out");
         assert!(!p.contains("Previous conversation context"));
     }
 
@@ -374,6 +383,16 @@ mod tests {
         let s = sample_info(&p);
         assert!(s.len() <= MAX_SAMPLE_CHARS + 40, "{}", s.len());
         assert!(s.ends_with("[... more sample columns omitted]"));
+    }
+
+    #[test]
+    fn a_requested_answer_format_is_spelled_out() {
+        let q = "Mean fare? @mean_fare[value] rounded to 2 decimals, and @n[count].";
+        let p = code_prompt(&[("t".into(), profile(2, 10))], q, &[]);
+        assert!(
+            p.contains(r#"end the code with result = f"@mean_fare[{mean_fare}] @n[{n}]""#),
+            "{p}"
+        );
     }
 
     #[test]
