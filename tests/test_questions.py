@@ -829,3 +829,53 @@ def test_question_without_data_says_how_to_load(kernel, fake_llm):
     err = assert_error(reply, outputs)
     assert "%load" in err["evalue"], err["evalue"]
     assert not fake_llm.chat_requests
+
+
+# ---------------------------------------------------------------------------
+# limits and settings (issue 12)
+# ---------------------------------------------------------------------------
+
+def test_question_output_is_capped_at_max_output_size(env_kernel, fake_llm):
+    kc = env_kernel(MAX_OUTPUT_SIZE="10000")
+    script(fake_llm, ["print('x' * 50_000_000)\nresult = 1"])
+    reply, outputs = ask(kc, "Print a lot")
+    assert_ok(reply, outputs)
+    printed = sum(len(o["content"]["text"]) for o in outputs
+                  if o["msg_type"] == "stream" and o["content"]["name"] == "stdout")
+    assert 9_000 <= printed <= 10_000, printed
+    notices = [o for o in outputs if o["msg_type"] == "stream" and "output truncated" in o["content"]["text"]]
+    assert len(notices) == 1, show(outputs)
+    assert "MAX_OUTPUT_SIZE" in notices[0]["content"]["text"], notices[0]
+    # %%python keeps a kernel's larger cap
+    reply, outputs = execute(kc, "%%python\nprint('y' * 200_000)", timeout=CELL_TIMEOUT)
+    assert reply["status"] == "ok", show(outputs)
+    assert sum(len(o["content"]["text"]) for o in outputs if o["msg_type"] == "stream") >= 200_000
+
+
+@pytest.mark.parametrize("name, value", [
+    ("MAX_EXECUTION_TIMEOUT", "-1"), ("MAX_SAMPLE_ROWS", "0"), ("MAX_OUTPUT_SIZE", "0"),
+    ("DEFAULT_SAMPLE_ROWS", "0"), ("MAX_EXECUTION_TIMEOUT", "NaN"), ("MAX_REPAIR_ROUNDS", "99"),
+])
+def test_a_bad_setting_warns_once_and_breaks_nothing(env_kernel, fake_llm, sales, name, value):
+    kc = env_kernel(**{name: value})  # starting at all is the first check (a panic before)
+    script(fake_llm, ["result = df['revenue'].sum()"])
+    reply, outputs = ask(kc, "What is the total revenue?")
+    assert_ok(reply, outputs)
+    assert float(result_text(outputs)) == pytest.approx(sales["revenue"].sum(), rel=1e-9)
+    reply, outputs = execute(kc, "%%python\n1 + 1", timeout=CELL_TIMEOUT)
+    assert reply["status"] == "ok", show(outputs)
+
+
+def test_a_bad_setting_is_named_with_its_range(kernel_factory, kernel_env, fake_llm):
+    _, kc = kernel_factory(env={**kernel_env, "MAX_EXECUTION_TIMEOUT": "-1"})
+    reply, outputs = execute(kc, "%%python\n1 + 1", timeout=CELL_TIMEOUT)
+    warning = "".join(o["content"]["text"] for o in outputs if o["msg_type"] == "stream")
+    assert "MAX_EXECUTION_TIMEOUT" in warning and "-1" in warning and "from 0.1 to" in warning, warning
+    reply, outputs = execute(kc, "%%python\n2 + 2", timeout=CELL_TIMEOUT)
+    assert not [o for o in outputs if o["msg_type"] == "stream"], "the warning is shown once"
+
+
+def test_fresh_alone_says_what_it_needs(sales_kernel, fake_llm):
+    reply, outputs = execute(sales_kernel, "%%fresh", timeout=CELL_TIMEOUT)
+    assert reply["status"] == "error"
+    assert "needs a question" in reply["evalue"] and "Unknown magic" not in reply["evalue"], reply

@@ -4,8 +4,8 @@
 mod alloc;
 mod analysis;
 mod install;
-mod protocol;
 mod limits;
+mod protocol;
 mod worker;
 
 use clap::{Parser, Subcommand};

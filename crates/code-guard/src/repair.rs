@@ -689,7 +689,10 @@ fn string_list(value: &Expr) -> Option<Vec<&Expr>> {
 /// habit to repair but a file read, and stays for the validator to refuse.
 fn is_plain_path(path: &str) -> bool {
     let trimmed = path.trim();
-    let parts: Vec<&str> = trimmed.split(['/', '\\']).filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&str> = trimmed
+        .split(['/', '\\'])
+        .filter(|p| !p.is_empty())
+        .collect();
     let data_file = parts.last().is_some_and(|name| {
         name.rsplit_once('.')
             .is_some_and(|(_, ext)| DATA_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()))

@@ -56,8 +56,7 @@ fn stated_numbers(text: &str) -> Vec<Stated> {
             continue;
         }
         // A minus sign, not a hyphen inside a word ("item-7").
-        let negative =
-            i > 0 && chars[i - 1] == '-' && (i < 2 || !chars[i - 2].is_alphanumeric());
+        let negative = i > 0 && chars[i - 1] == '-' && (i < 2 || !chars[i - 2].is_alphanumeric());
         let mut digits = String::new();
         let mut decimals: Option<usize> = None;
         while i < chars.len() {
@@ -179,7 +178,9 @@ mod tests {
 
     #[test]
     fn numbers_are_read_as_written() {
-        let got = stated_numbers("Revenue was $4,349.27 (up 12.5%), about 1.2 million units, 3K users, item-7");
+        let got = stated_numbers(
+            "Revenue was $4,349.27 (up 12.5%), about 1.2 million units, 3K users, item-7",
+        );
         let values: Vec<f64> = got.iter().map(|s| s.value).collect();
         assert_eq!(values, vec![4349.27, 12.5, 1_200_000.0, 3000.0, 7.0]);
         assert!(got[1].percent);
@@ -190,13 +191,19 @@ mod tests {
         let result = "category\nElectronics    4349.2712\nToys    3599.77\nshare 0.4532";
         let text = "Electronics led with $4,349.27, ahead of Toys at about $3,600 \
                     (roughly 4.3 thousand vs 3.6K). Electronics is 45.3% of sales; 3 categories.";
-        assert_eq!(ungrounded_numbers(text, result, "revenue by category"), Vec::<String>::new());
+        assert_eq!(
+            ungrounded_numbers(text, result, "revenue by category"),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
     fn invented_numbers_are_caught() {
         let result = "Numeric value: 42.5";
         let text = "The average is 42.5, which is 17% higher than last year's 36.3.";
-        assert_eq!(ungrounded_numbers(text, result, "average?"), vec!["17", "36.3"]);
+        assert_eq!(
+            ungrounded_numbers(text, result, "average?"),
+            vec!["17", "36.3"]
+        );
     }
 }

@@ -67,7 +67,6 @@ pub struct Engine {
 /// How long memory freed after a `%load` stays with the kernel for the next load.
 const MEMORY_RELEASE_DELAY: std::time::Duration = std::time::Duration::from_secs(5);
 
-
 impl Engine {
     /// Create the engine and start the worker right away, so Python imports pandas while
     /// the frontend is still exchanging kernel_info.
@@ -190,9 +189,9 @@ impl Engine {
                 &self.scratch_path,
                 Role::User,
             )
-            .map_err(
-                |e| ErrorInfo::new("WorkerStartError", format!("Could not start Python: {e}")),
-            )?;
+            .map_err(|e| {
+                ErrorInfo::new("WorkerStartError", format!("Could not start Python: {e}"))
+            })?;
             state.worker = Some(w);
         }
         let w = state.worker.as_mut().expect("worker just set");
@@ -926,7 +925,6 @@ fn python_part(code: &str) -> (usize, String) {
         _ => (0, code.to_string()),
     }
 }
-
 
 /// Show one error output and end the cell with it.
 pub fn fail_cell(sink: &OutputSink, ename: &str, evalue: impl Into<String>) -> ExecuteOutcome {

@@ -26,11 +26,13 @@ pub struct EvalArgs {
     pub limit: Option<usize>,
 }
 
-pub const USAGE: &str = "Usage: %eval QUESTIONS.jsonl --labels LABELS.jsonl --tables DIR [--ids 1,2] [--limit N]";
+pub const USAGE: &str =
+    "Usage: %eval QUESTIONS.jsonl --labels LABELS.jsonl --tables DIR [--ids 1,2] [--limit N]";
 
 pub fn parse_args(args: &str) -> Result<EvalArgs, String> {
     let words: Vec<&str> = args.split_whitespace().collect();
-    let (mut questions, mut labels, mut tables, mut ids, mut limit) = (None, None, None, None, None);
+    let (mut questions, mut labels, mut tables, mut ids, mut limit) =
+        (None, None, None, None, None);
     let mut i = 0;
     while i < words.len() {
         let value = || {
@@ -43,8 +45,10 @@ pub fn parse_args(args: &str) -> Result<EvalArgs, String> {
             "--labels" => labels = Some(PathBuf::from(value()?)),
             "--tables" => tables = Some(PathBuf::from(value()?)),
             "--ids" => {
-                let parsed: Result<Vec<u64>, _> =
-                    value()?.split(',').map(|s| s.trim().parse::<u64>()).collect();
+                let parsed: Result<Vec<u64>, _> = value()?
+                    .split(',')
+                    .map(|s| s.trim().parse::<u64>())
+                    .collect();
                 ids = Some(parsed.map_err(|_| format!("--ids takes numbers like 1,2,3. {USAGE}"))?);
             }
             "--limit" => {
@@ -119,7 +123,9 @@ pub fn read_golden(args: &EvalArgs) -> Result<Vec<Golden>, String> {
         if args.ids.as_ref().is_some_and(|ids| !ids.contains(&id)) {
             continue;
         }
-        let Some(answers) = labels.get(&id) else { continue };
+        let Some(answers) = labels.get(&id) else {
+            continue;
+        };
         let part = |k: &str| v[k].as_str().unwrap_or("").trim().to_string();
         let text = [part("question"), part("constraints"), part("format")]
             .into_iter()
@@ -154,7 +160,10 @@ pub fn score(response: &str, answers: &[(String, String)]) -> bool {
             let tail = &after[name_len..];
             if name_len > 0 && tail.starts_with('[') {
                 if let Some(close) = tail[1..].find(']') {
-                    found.insert(after[..name_len].to_string(), tail[1..1 + close].to_string());
+                    found.insert(
+                        after[..name_len].to_string(),
+                        tail[1..1 + close].to_string(),
+                    );
                     rest = &tail[1 + close + 1..];
                     continue;
                 }
@@ -188,7 +197,13 @@ pub struct Scored {
 
 /// The summary table: strict ABQ overall and per level, means, ids missed.
 pub fn summary(rows: &[Scored], model: &str) -> String {
-    let pct = |ok: usize, n: usize| if n == 0 { 0.0 } else { 100.0 * ok as f64 / n as f64 };
+    let pct = |ok: usize, n: usize| {
+        if n == 0 {
+            0.0
+        } else {
+            100.0 * ok as f64 / n as f64
+        }
+    };
     let mut out = format!("%eval with {model}: {} questions\n\n", rows.len());
     out.push_str("level   questions  right  strict ABQ\n");
     let mut levels: Vec<&str> = rows.iter().map(|r| r.level.as_str()).collect();
@@ -219,10 +234,18 @@ pub fn summary(rows: &[Scored], model: &str) -> String {
         rows.iter().map(|r| r.tokens as f64).sum::<f64>() / n,
         rows.iter().map(|r| r.seconds).sum::<f64>() / n,
     ));
-    let missed: Vec<String> = rows.iter().filter(|r| !r.ok).map(|r| r.id.to_string()).collect();
+    let missed: Vec<String> = rows
+        .iter()
+        .filter(|r| !r.ok)
+        .map(|r| r.id.to_string())
+        .collect();
     out.push_str(&format!(
         "missed ids: {}\n",
-        if missed.is_empty() { "none".into() } else { missed.join(",") }
+        if missed.is_empty() {
+            "none".into()
+        } else {
+            missed.join(",")
+        }
     ));
     out
 }
@@ -237,7 +260,10 @@ pub struct EvalRunner<'a> {
 #[async_trait::async_trait]
 impl Runner for EvalRunner<'_> {
     async fn run(&mut self, code: &str) -> Ran {
-        let started = self.engine.start_question_worker(std::slice::from_ref(&self.dataset)).await;
+        let started = self
+            .engine
+            .start_question_worker(std::slice::from_ref(&self.dataset))
+            .await;
         let Some(mut worker) = started else {
             return Ran::Fatal {
                 error: ErrorInfo::new("WorkerStartError", "Could not start Python."),
@@ -259,7 +285,11 @@ impl Runner for EvalRunner<'_> {
             Ok(v) => Ran::CodeError { value: v },
             Err(e) => Ran::Fatal {
                 error: ErrorInfo::new("ExecutionError", format!("{e:?}")),
-                retry: matches!(e, super::worker_client::CallError::Timeout | super::worker_client::CallError::Died(_)),
+                retry: matches!(
+                    e,
+                    super::worker_client::CallError::Timeout
+                        | super::worker_client::CallError::Died(_)
+                ),
             },
         }
     }
@@ -296,7 +326,19 @@ pub async fn run_one(golden: &Golden, solver: &Solver<'_>, runner: &mut EvalRunn
     };
     let (ok, why) = match &solved {
         Ok(s) if score(&s.answer_text, &golden.answers) => (true, String::new()),
-        Ok(s) => (false, format!("wrong answer: {}", s.answer_text.lines().last().unwrap_or("").chars().take(120).collect::<String>())),
+        Ok(s) => (
+            false,
+            format!(
+                "wrong answer: {}",
+                s.answer_text
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+                    .chars()
+                    .take(120)
+                    .collect::<String>()
+            ),
+        ),
         Err(super::solve::Unsolved::Refused { rule, .. }) => (false, format!("refused ({rule})")),
         Err(super::solve::Unsolved::Failed { ename, .. }) => (false, format!("failed ({ename})")),
         Err(super::solve::Unsolved::Stopped(e)) => (false, format!("stopped ({})", e.ename)),
@@ -328,10 +370,11 @@ async fn load_table(engine: &Engine, path: &Path, n: usize) -> Result<Dataset, S
         max_cells: engine.settings.max_dataframe_size,
     };
     let (src, out) = (path.to_path_buf(), ipc_path.clone());
-    let parsed = tokio::task::spawn_blocking(move || csv_ingest::load_to_arrow(&src, &out, &limits))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+    let parsed =
+        tokio::task::spawn_blocking(move || csv_ingest::load_to_arrow(&src, &out, &limits))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
     let (table, _) = parsed;
     let fingerprint = super::session::content_fingerprint(table.content_hash, table.source_bytes);
     let args = json!({"name": name, "ipc_path": ipc_path, "make_current": true,
@@ -360,7 +403,11 @@ pub async fn eval_cell(engine: &Engine, args: &str, sink: &OutputSink) -> Execut
     };
     let golden = match read_golden(&args) {
         Ok(g) if g.is_empty() => {
-            return fail_cell(sink, "EvalError", "No question with a label matched (check --ids and the files).")
+            return fail_cell(
+                sink,
+                "EvalError",
+                "No question with a label matched (check --ids and the files).",
+            )
         }
         Ok(g) => g,
         Err(e) => return fail_cell(sink, "EvalError", e),
@@ -386,7 +433,11 @@ pub async fn eval_cell(engine: &Engine, args: &str, sink: &OutputSink) -> Execut
     };
     sink.stream(
         "stdout",
-        format!("Asking {} {} questions (replay off, history untouched)...\n", model_name(&llm), golden.len()),
+        format!(
+            "Asking {} {} questions (replay off, history untouched)...\n",
+            model_name(&llm),
+            golden.len()
+        ),
     );
     let mut tables: BTreeMap<String, Dataset> = BTreeMap::new();
     let mut rows = vec![];
@@ -399,7 +450,10 @@ pub async fn eval_cell(engine: &Engine, args: &str, sink: &OutputSink) -> Execut
                     d
                 }
                 Err(e) => {
-                    sink.stream("stdout", format!("#{:<4} table {} not loaded: {e}\n", g.id, g.file_name));
+                    sink.stream(
+                        "stdout",
+                        format!("#{:<4} table {} not loaded: {e}\n", g.id, g.file_name),
+                    );
                     rows.push(Scored {
                         id: g.id,
                         level: g.level.clone(),
@@ -459,7 +513,10 @@ mod tests {
     use super::*;
 
     fn answers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
@@ -468,11 +525,17 @@ mod tests {
         assert!(score("@mean_fare[34.65]\n@n[891]", &want));
         assert!(score("@mean_fare[34.650000] @n[891.0]", &want));
         assert!(!score("@mean_fare[34.66] @n[891]", &want));
-        assert!(!score("@mean_fare[34.65]", &want), "every sub-answer is needed");
+        assert!(
+            !score("@mean_fare[34.65]", &want),
+            "every sub-answer is needed"
+        );
         // The last occurrence of a name wins.
         assert!(score("@n[1] @mean_fare[34.65]\n@n[891]", &want));
         assert!(!score("@n[891] @mean_fare[34.65]\n@n[1]", &want));
-        assert!(score("@name[Mr. Smith]", &answers(&[("name", "Mr. Smith")])));
+        assert!(score(
+            "@name[Mr. Smith]",
+            &answers(&[("name", "Mr. Smith")])
+        ));
         assert!(!score("", &want));
     }
 
@@ -481,8 +544,12 @@ mod tests {
         let a = parse_args("q.jsonl --labels l.jsonl --tables t --ids 1,2 --limit 5").unwrap();
         assert_eq!(a.ids, Some(vec![1, 2]));
         assert_eq!(a.limit, Some(5));
-        assert!(parse_args("q.jsonl --tables t").unwrap_err().contains("--labels"));
-        assert!(parse_args("q.jsonl --labels l --tables t --ids x").unwrap_err().contains("--ids"));
+        assert!(parse_args("q.jsonl --tables t")
+            .unwrap_err()
+            .contains("--labels"));
+        assert!(parse_args("q.jsonl --labels l --tables t --ids x")
+            .unwrap_err()
+            .contains("--ids"));
         assert!(parse_args("").unwrap_err().starts_with("Usage"));
     }
 
@@ -499,7 +566,14 @@ mod tests {
             code: String::new(),
             answer: String::new(),
         };
-        let s = summary(&[row(1, "easy", true), row(2, "easy", false), row(3, "hard", true)], "m");
+        let s = summary(
+            &[
+                row(1, "easy", true),
+                row(2, "easy", false),
+                row(3, "hard", true),
+            ],
+            "m",
+        );
         assert!(s.contains("easy            2      1       50.0%"), "{s}");
         assert!(s.contains("all             3      2       66.7%"), "{s}");
         assert!(s.contains("missed ids: 2"), "{s}");

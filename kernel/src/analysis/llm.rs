@@ -8,8 +8,9 @@ use super::settings::{endpoint_host, Settings};
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::types::chat::{
-    ChatCompletionRequestMessage, FinishReason, ChatCompletionRequestSystemMessage,
+    ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
     ChatCompletionRequestUserMessage, ChatCompletionStreamOptions, CreateChatCompletionRequest,
+    FinishReason,
 };
 use async_openai::Client;
 use futures::StreamExt;

@@ -191,9 +191,8 @@ pub fn describe_dataset(profile: &Value, intro: &str) -> String {
         .get("sample_records")
         .and_then(Value::as_array)
         .map_or(0, Vec::len);
-    let quoted = |key: &str| -> Vec<String> {
-        str_list(profile, key).iter().map(|c| py_str(c)).collect()
-    };
+    let quoted =
+        |key: &str| -> Vec<String> { str_list(profile, key).iter().map(|c| py_str(c)).collect() };
     let numeric = joined_within(&quoted("numeric_columns"), 1_000);
     let categorical = joined_within(&quoted("categorical_columns"), 1_000);
     format!(

@@ -75,7 +75,9 @@ async fn run_code(
         Ok(v) if v["status"] == "error" => Run::CodeError(v),
         Ok(_) => Run::Fatal(ErrorInfo::new(
             "WorkerProtocolError",
-            format!("The question's Python process sent a malformed reply and was stopped. {untouched}"),
+            format!(
+                "The question's Python process sent a malformed reply and was stopped. {untouched}"
+            ),
         )),
         Err(CallError::Timeout) => Run::Fatal(ErrorInfo::new(
             "TimeoutError",
@@ -85,9 +87,10 @@ async fn run_code(
                 timeout.as_secs_f64()
             ),
         )),
-        Err(CallError::Interrupted) | Err(CallError::Unresponsive) => Run::Fatal(
-            ErrorInfo::new("KeyboardInterrupt", format!("Interrupted. {untouched}")),
-        ),
+        Err(CallError::Interrupted) | Err(CallError::Unresponsive) => Run::Fatal(ErrorInfo::new(
+            "KeyboardInterrupt",
+            format!("Interrupted. {untouched}"),
+        )),
         Err(CallError::Died(why)) => Run::Fatal(ErrorInfo::new(
             "WorkerDied",
             format!("The question's Python process died: {why}. {untouched}"),
@@ -244,7 +247,11 @@ fn show_interpretation(sink: &OutputSink, text: &str, display_id: &str, first: b
 fn result_description(solved: &Solved) -> String {
     let described = solved.value["for_interpretation"].as_str().unwrap_or("");
     if solved.value["result_type"] == "NoneType" {
-        let printed: String = solved.answer_text.chars().take(INTERPRETATION_CHARS).collect();
+        let printed: String = solved
+            .answer_text
+            .chars()
+            .take(INTERPRETATION_CHARS)
+            .collect();
         return printed;
     }
     described.to_string()
@@ -290,7 +297,9 @@ async fn interpret(
         let text = match streamed {
             Some(Ok(reply)) => {
                 ledger.add(reply.usage.as_ref(), t.elapsed());
-                super::reply::without_reasoning(&reply.text).trim().to_string()
+                super::reply::without_reasoning(&reply.text)
+                    .trim()
+                    .to_string()
             }
             Some(Err(e)) => {
                 ledger.add(None, t.elapsed());
@@ -554,7 +563,14 @@ pub async fn ask(
             };
             if !code.is_empty() {
                 state.last_code = Some(code.clone());
-                let mut rec = record(&key, &code, &Value::Null, "", Some(error.evalue.clone()), &ledger);
+                let mut rec = record(
+                    &key,
+                    &code,
+                    &Value::Null,
+                    "",
+                    Some(error.evalue.clone()),
+                    &ledger,
+                );
                 stamp(&mut rec);
                 save(engine, state, rec).await;
             }
@@ -709,6 +725,8 @@ mod tests {
             .filter(|o| matches!(o, Output::Stream { name, .. } if name == "stderr"))
             .collect();
         assert_eq!(notices.len(), 1);
-        assert!(matches!(notices[0], Output::Stream { text, .. } if text.contains("40100 more characters") && text.contains("MAX_OUTPUT_SIZE")));
+        assert!(
+            matches!(notices[0], Output::Stream { text, .. } if text.contains("40100 more characters") && text.contains("MAX_OUTPUT_SIZE"))
+        );
     }
 }

@@ -99,7 +99,10 @@ mod tests {
             assert!(!md.contains(bad), "{bad} survived in {md}");
         }
         let block = code_markdown("result = 1", Some(&["Attempt 1: [x](https://e/)".into()]));
-        assert!(block.starts_with("- Attempt 1: \\[x\\]\\(https://e/\\)"), "{block}");
+        assert!(
+            block.starts_with("- Attempt 1: \\[x\\]\\(https://e/\\)"),
+            "{block}"
+        );
         assert!(block.ends_with("```python\nresult = 1\n```"));
     }
 

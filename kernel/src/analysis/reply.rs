@@ -60,7 +60,8 @@ mod tests {
 
     #[test]
     fn prose_around_fences_is_dropped() {
-        let reply = "Sure! Here's how:\n\n```python\nresult = df.shape[0]\n```\n\nThis counts rows.";
+        let reply =
+            "Sure! Here's how:\n\n```python\nresult = df.shape[0]\n```\n\nThis counts rows.";
         assert_eq!(code_of(reply), "result = df.shape[0]");
     }
 }

@@ -43,7 +43,9 @@ pub fn replay_scope(notebook: &str) -> String {
 
 /// A resumed conversation with each question once, at its latest place (replays of a
 /// re-run notebook must not repeat what they replay).
-pub fn latest_per_question(records: Vec<history_store::ExchangeRecord>) -> Vec<history_store::ExchangeRecord> {
+pub fn latest_per_question(
+    records: Vec<history_store::ExchangeRecord>,
+) -> Vec<history_store::ExchangeRecord> {
     let mut out: Vec<history_store::ExchangeRecord> = Vec::with_capacity(records.len());
     for r in records {
         out.retain(|e| e.question != r.question);
@@ -157,8 +159,14 @@ mod tests {
 
     #[test]
     fn replay_belongs_to_its_notebook() {
-        assert_eq!(replay_scope("/a/report.ipynb"), replay_scope("/a/report.ipynb"));
-        assert_ne!(replay_scope("/a/report.ipynb"), replay_scope("/b/report.ipynb"));
+        assert_eq!(
+            replay_scope("/a/report.ipynb"),
+            replay_scope("/a/report.ipynb")
+        );
+        assert_ne!(
+            replay_scope("/a/report.ipynb"),
+            replay_scope("/b/report.ipynb")
+        );
     }
 
     #[test]

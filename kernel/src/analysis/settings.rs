@@ -275,7 +275,15 @@ mod tests {
         ];
         let defaults = settings(&[]);
         for name in names {
-            for bad in ["-1", "0", "1e30", "99999999999999999999999", "abc", "NaN", "inf"] {
+            for bad in [
+                "-1",
+                "0",
+                "1e30",
+                "99999999999999999999999",
+                "abc",
+                "NaN",
+                "inf",
+            ] {
                 let s = settings(&[(name, bad)]);
                 // Zero is allowed only where the range starts at zero.
                 if bad == "0" && ["CONTEXT_LOOKBACK", "MAX_REPAIR_ROUNDS"].contains(&name) {
@@ -290,7 +298,10 @@ mod tests {
                     "{:?}",
                     s.warnings
                 );
-                assert_eq!(format!("{:?}", strip(&s)), format!("{:?}", strip(&defaults)));
+                assert_eq!(
+                    format!("{:?}", strip(&s)),
+                    format!("{:?}", strip(&defaults))
+                );
             }
         }
     }

@@ -76,9 +76,19 @@ pub struct Solved {
 /// Why no attempt answered.
 pub enum Unsolved {
     /// The model's last code was refused by the validator.
-    Refused { code: String, rule: String, message: String, notes: Vec<String> },
+    Refused {
+        code: String,
+        rule: String,
+        message: String,
+        notes: Vec<String>,
+    },
     /// The last code raised or produced no usable answer.
-    Failed { code: String, ename: String, message: String, notes: Vec<String> },
+    Failed {
+        code: String,
+        ename: String,
+        message: String,
+        notes: Vec<String>,
+    },
     /// Stopped: model failure, interrupt, or a run that must not be retried.
     Stopped(ErrorInfo),
 }
@@ -173,15 +183,14 @@ impl Solver<'_> {
             let (code, resolved) = resolve_spacing(&repaired, &data.columns);
             notes.extend(resolved);
             if self.validate {
-                if let Err(rej) = code_guard::validate(&code, &code_guard::Policy {
-                    require_result: false,
-                    ..Default::default()
-                }) {
-                    history.push(format!(
-                        "Attempt {}: refused ({}).",
-                        round + 1,
-                        rej.rule
-                    ));
+                if let Err(rej) = code_guard::validate(
+                    &code,
+                    &code_guard::Policy {
+                        require_result: false,
+                        ..Default::default()
+                    },
+                ) {
+                    history.push(format!("Attempt {}: refused ({}).", round + 1, rej.rule));
                     previous = Some(Previous {
                         code: code.clone(),
                         problem: format!("Previous attempt failed validation: {}", rej.message),
@@ -257,7 +266,11 @@ impl Solver<'_> {
                             history.push(format!(
                                 "Attempt {}: {}",
                                 round + 1,
-                                if required.is_empty() { "no result." } else { "answer not in the requested format." }
+                                if required.is_empty() {
+                                    "no result."
+                                } else {
+                                    "answer not in the requested format."
+                                }
                             ));
                             last_failure = Some(Unsolved::Failed {
                                 code: code.clone(),
@@ -281,7 +294,10 @@ impl Solver<'_> {
                     last_failure = Some(Unsolved::Failed {
                         code: code.clone(),
                         ename: value["ename"].as_str().unwrap_or("ExecutionError").into(),
-                        message: value["friendly"].as_str().map(String::from).unwrap_or_else(|| error.clone()),
+                        message: value["friendly"]
+                            .as_str()
+                            .map(String::from)
+                            .unwrap_or_else(|| error.clone()),
                         notes: history.clone(),
                     });
                     previous = Some(Previous {
@@ -296,7 +312,11 @@ impl Solver<'_> {
                     if !retry {
                         return Err(Unsolved::Stopped(error));
                     }
-                    history.push(format!("Attempt {}: {}", round + 1, clip(&error.evalue, 160)));
+                    history.push(format!(
+                        "Attempt {}: {}",
+                        round + 1,
+                        clip(&error.evalue, 160)
+                    ));
                     previous = Some(Previous {
                         code: code.clone(),
                         problem: "The previous code did not finish:".into(),
@@ -364,7 +384,10 @@ impl Solver<'_> {
             )),
             Some(Err(LlmError(e))) => {
                 ledger.add(None, started.elapsed());
-                Err(ErrorInfo::new("LLMError", format!("Error generating code: {e}")))
+                Err(ErrorInfo::new(
+                    "LLMError",
+                    format!("Error generating code: {e}"),
+                ))
             }
             Some(Ok(reply)) => {
                 ledger.add(reply.usage.as_ref(), started.elapsed());
@@ -473,7 +496,7 @@ pub fn resolve_spacing(code: &str, columns: &[String]) -> (String, Vec<String>) 
     let mut code = code.to_string();
     let mut notes = vec![];
     for literal in string_literals(&code) {
-        if columns.iter().any(|c| *c == literal) {
+        if columns.contains(&literal) {
             continue;
         }
         let matches: Vec<&String> = columns
@@ -498,11 +521,17 @@ fn resolve_case(code: &str, value: &Value, columns: &[String]) -> Option<(String
     if value["ename"] != "KeyError" {
         return None;
     }
-    let key = value["evalue"].as_str()?.trim().trim_matches(|c| c == '\'' || c == '"');
+    let key = value["evalue"]
+        .as_str()?
+        .trim()
+        .trim_matches(|c| c == '\'' || c == '"');
     if key.is_empty() || columns.iter().any(|c| c == key) {
         return None;
     }
-    let matches: Vec<&String> = columns.iter().filter(|c| normal(c) == normal(key)).collect();
+    let matches: Vec<&String> = columns
+        .iter()
+        .filter(|c| normal(c) == normal(key))
+        .collect();
     let [real] = matches.as_slice() else {
         return None;
     };
@@ -598,7 +627,10 @@ mod tests {
     #[test]
     fn spaced_headers_are_resolved_and_stated() {
         let columns = cols(&["DATE TIME", " WINDSPEED", " BARO"]);
-        let (code, notes) = resolve_spacing("result = df['BARO'].mean() + df[\"WINDSPEED\"].max()", &columns);
+        let (code, notes) = resolve_spacing(
+            "result = df['BARO'].mean() + df[\"WINDSPEED\"].max()",
+            &columns,
+        );
         assert_eq!(code, "result = df[' BARO'].mean() + df[' WINDSPEED'].max()");
         assert_eq!(notes.len(), 2);
         assert!(notes[0].contains("' BARO'"), "{notes:?}");

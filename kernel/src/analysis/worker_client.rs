@@ -384,8 +384,11 @@ impl Worker {
                 // and ends itself after replying: replace it now, so the next cell gets a
                 // clean one with the datasets restored (the engine reconfigures it).
                 if let Some(s) = sink {
-                    s.stream("stderr", "\n[The Python worker was restarted: the code left a thread running. \
-                        Your datasets are restored; variables defined in %%python were lost.]\n");
+                    s.stream(
+                        "stderr",
+                        "\n[The Python worker was restarted: the code left a thread running. \
+                        Your datasets are restored; variables defined in %%python were lost.]\n",
+                    );
                 }
                 self.restart().await;
                 Ok(value)
@@ -898,8 +901,8 @@ pub fn strip_style_blocks(html: &str) -> String {
 /// is refused, not repaired.
 pub fn html_is_safe(html: &str) -> bool {
     const TAGS: &[&str] = &[
-        "table", "thead", "tbody", "tfoot", "tr", "th", "td", "div", "p", "span", "br",
-        "caption", "b", "i", "em", "strong", "small", "code",
+        "table", "thead", "tbody", "tfoot", "tr", "th", "td", "div", "p", "span", "br", "caption",
+        "b", "i", "em", "strong", "small", "code",
     ];
     const ATTRS: &[&str] = &[
         "border", "class", "style", "rowspan", "colspan", "valign", "halign", "scoped",
@@ -1108,7 +1111,9 @@ mod tests {
         assert!(!cleaned.to_ascii_lowercase().contains("style>"));
         assert!(html_is_safe(&cleaned));
         // Removing a block can only leave text around it, never join a new tag that passes.
-        assert!(!html_is_safe(&strip_style_blocks("<sty<style></style>le>x</style>")));
+        assert!(!html_is_safe(&strip_style_blocks(
+            "<sty<style></style>le>x</style>"
+        )));
         let out = untrusted_output(Output::DisplayData {
             data: json!({"text/html": html}),
             metadata: json!({}),
@@ -1280,7 +1285,10 @@ mod tests {
         let vars = secrets
             .iter()
             .map(|(k, v)| ((*k).into(), (*v).into()))
-            .chain([("PATH".into(), "/usr/bin".into()), ("LANG".into(), "C.UTF-8".into())]);
+            .chain([
+                ("PATH".into(), "/usr/bin".into()),
+                ("LANG".into(), "C.UTF-8".into()),
+            ]);
         let env = worker_env_from(
             vars,
             Some(std::path::Path::new("/tmp/scratch")),
@@ -1300,7 +1308,10 @@ mod tests {
                 "the value of {name} reached the worker"
             );
         }
-        assert!(names.contains(&"PATH"), "the allowlist passes PATH: {names:?}");
+        assert!(
+            names.contains(&"PATH"),
+            "the allowlist passes PATH: {names:?}"
+        );
         assert!(names.contains(&"TMPDIR") && names.contains(&crate::worker::sandbox::SCRATCH_ENV));
     }
 }

@@ -117,7 +117,9 @@ pub fn run(question: bool) -> anyhow::Result<()> {
     // Find the standard library where the linked interpreter has it, whatever `python3` is
     // first on PATH (a pyenv or conda one would give "No module named 'encodings'").
     if let Some(home) = BUILD_PYTHON_HOME {
-        if std::path::Path::new(home).join("lib").is_dir() && std::env::var_os("PYTHONHOME").is_none() {
+        if std::path::Path::new(home).join("lib").is_dir()
+            && std::env::var_os("PYTHONHOME").is_none()
+        {
             // Still single-threaded here: no Python and no other thread yet.
             std::env::set_var("PYTHONHOME", home);
         }
