@@ -534,3 +534,18 @@ fn reads_of_files_that_are_not_data_stay_refused() {
         assert_eq!(refused.rule, "file-io", "{code}");
     }
 }
+
+#[test]
+fn a_copy_of_the_sample_rows_gives_way_to_the_loaded_data() {
+    // Recorded from Qwen2.5-Coder-1.5B (tests/fixtures/real_replies/spaced-header.json).
+    let code = "import pandas as pd\n\n# Load the DataFrame\ndf = pd.DataFrame({\n    'DATE TIME': ['2026-11-01 00:00', '2026-11-01 03:00'],\n    'BARO': [1020.1, 1002.8]\n})\n\nresult = round(df['BARO'].mean(), 1)\n";
+    check(
+        code,
+        &["weather"],
+        "import pandas as pd\n\n# Load the DataFrame\n\nresult = round(df['BARO'].mean(), 1)\n",
+        &["Used the loaded data `df`, not a copy of its sample rows typed into the code."],
+    );
+    // A frame built from computed values is the model's own work, not a copy.
+    let own = "summary = pd.DataFrame({'a': [1, 2]})\ndf2 = pd.DataFrame({'m': [df['x'].mean()]})\nresult = df2\n";
+    assert_eq!(repair(own, &["weather"]).code, own);
+}

@@ -423,6 +423,14 @@ fn instead_of(rule: &str) -> &'static str {
 /// A hint for the next attempt, from the error.
 fn hint_for_error(value: &Value, columns: &[String]) -> String {
     let ename = value["ename"].as_str().unwrap_or("");
+    let key = value["evalue"].as_str().unwrap_or("").trim_matches(|c| c == '\'' || c == '"');
+    if ename == "KeyError" && key.parse::<i64>().is_ok() && !columns.iter().any(|c| c == key) {
+        // `df[df['x'].idxmax()]['name']`: a row label used as a column name.
+        return format!(
+            "df[{key}] looks up a column named {key}; to read a row by its index label use .loc, \
+             e.g. df.loc[df['x'].idxmax(), 'name']."
+        );
+    }
     if ename == "KeyError" || ename == "AttributeError" {
         let list: Vec<String> = columns.iter().take(60).map(|c| prompt::py_str(c)).collect();
         return format!(
