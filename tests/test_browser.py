@@ -244,9 +244,10 @@ def test_jupyterlab_runs_the_tour_in_a_real_browser(kernel_spec, tmp_path):
             f"--- node output ---\n{output}\n--- jupyter lab log (tail) ---\n{tail(lab_log)}"
         )
         # The tour's questions were replayed from the recorded answers; only the added question
-        # reached the model: once for code, once for the retry after the refusal.
+        # reached the model: once for code, then once per feedback round after each refusal
+        # (MAX_REPAIR_ROUNDS, default 3).
         asked = llm.chat_requests
-        assert len(asked) == 2, [json.dumps(r["json"])[:300] for r in asked]
+        assert len(asked) == 1 + 3, [json.dumps(r["json"])[:300] for r in asked]
         assert all(ERROR_QUESTION in json.dumps(r["json"]) for r in asked)
     finally:
         if node_proc is not None:
