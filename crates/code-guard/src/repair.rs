@@ -113,9 +113,7 @@ fn is_literal(e: &Expr) -> bool {
         Expr::List(l) => l.elts.iter().all(is_literal),
         Expr::Tuple(t) => t.elts.iter().all(is_literal),
         Expr::Set(t) => t.elts.iter().all(is_literal),
-        Expr::Dict(d) => {
-            d.keys.iter().flatten().all(is_literal) && d.values.iter().all(is_literal)
-        }
+        Expr::Dict(d) => d.keys.iter().flatten().all(is_literal) && d.values.iter().all(is_literal),
         _ => false,
     }
 }

@@ -225,7 +225,15 @@ impl Solver<'_> {
             }
             match ran {
                 Ran::Ok { value, outputs } => {
-                    let answer_text = answer_text(&value, &outputs);
+                    let mut answer_text = answer_text(&value, &outputs);
+                    // One answer asked for in the @name[value] form and one value given: the
+                    // kernel writes the form itself rather than asking the model again.
+                    if let Some(formatted) = single_answer(&answer_text, &required) {
+                        notes.push(format!(
+                            "Gave the answer in the requested form: {formatted}"
+                        ));
+                        answer_text.push_str(&format!("\n{formatted}"));
+                    }
                     let problem = if value["result_type"] == "NoneType"
                         && answer_text.trim().is_empty()
                         && value["figures"].as_u64().unwrap_or(0) == 0
@@ -423,7 +431,10 @@ fn instead_of(rule: &str) -> &'static str {
 /// A hint for the next attempt, from the error.
 fn hint_for_error(value: &Value, columns: &[String]) -> String {
     let ename = value["ename"].as_str().unwrap_or("");
-    let key = value["evalue"].as_str().unwrap_or("").trim_matches(|c| c == '\'' || c == '"');
+    let key = value["evalue"]
+        .as_str()
+        .unwrap_or("")
+        .trim_matches(|c| c == '\'' || c == '"');
     if ename == "KeyError" && key.parse::<i64>().is_ok() && !columns.iter().any(|c| c == key) {
         // `df[df['x'].idxmax()]['name']`: a row label used as a column name.
         return format!(
@@ -439,6 +450,27 @@ fn hint_for_error(value: &Value, columns: &[String]) -> String {
         );
     }
     "Fix the error and return the complete corrected code.".into()
+}
+
+/// `@name[value]` when the question asks for exactly one answer, the code's answer lacks the
+/// form, and the answer is one short value (printed and returned alike count once).
+fn single_answer(answer: &str, required: &[String]) -> Option<String> {
+    let [name] = required else { return None };
+    if !checks::missing_answer_names(answer, required).contains(name) {
+        return None;
+    }
+    let mut lines: Vec<&str> = answer
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines.dedup();
+    let [value] = lines.as_slice() else {
+        return None;
+    };
+    let value = value.trim_matches(|c| c == '\'' || c == '"');
+    (!value.is_empty() && value.len() <= 200 && !value.contains(['[', ']', '@']))
+        .then(|| format!("@{name}[{value}]"))
 }
 
 /// The answer as text: printed output, then the result's plain text.
@@ -659,6 +691,25 @@ mod tests {
         assert!(resolve_case("result = df['revenue'].sum()", &err, &ambiguous).is_none());
         let other = json!({"ename": "ValueError", "evalue": "'revenue'"});
         assert!(resolve_case("result = df['revenue'].sum()", &other, &columns).is_none());
+    }
+
+    #[test]
+    fn one_value_is_put_in_the_one_requested_form() {
+        let req = vec!["site_identifier".to_string()];
+        assert_eq!(
+            single_answer("57\n57\n", &req).as_deref(),
+            Some("@site_identifier[57]")
+        );
+        assert_eq!(
+            single_answer("'normal'", &req).as_deref(),
+            Some("@site_identifier[normal]")
+        );
+        // Already in the form, several values, or several names asked: left to the model.
+        assert_eq!(single_answer("@site_identifier[57]", &req), None);
+        assert_eq!(single_answer("57\n58", &req), None);
+        let two = vec!["a".to_string(), "b".to_string()];
+        assert_eq!(single_answer("1", &two), None);
+        assert_eq!(single_answer("1", &[]), None);
     }
 
     #[test]
