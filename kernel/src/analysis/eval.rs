@@ -9,7 +9,7 @@
 use super::engine::{fail_cell, Dataset, Engine};
 use super::llm::LlmClient;
 use super::prompt;
-use super::solve::{DataInfo, Ledger, Ran, Runner, Solver};
+use super::solve::{DataInfo, Held, Ledger, Ran, Runner, Solver};
 use crate::protocol::backend::{ErrorInfo, ExecuteOutcome, Output, OutputSink};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -270,16 +270,15 @@ impl Runner for EvalRunner<'_> {
                 retry: false,
             };
         };
-        let held: std::sync::Arc<std::sync::Mutex<Vec<Output>>> = Default::default();
-        let h = held.clone();
-        let sink = OutputSink::new(move |o| h.lock().expect("held").push(o));
+        let held = Held::default();
+        let sink = held.sink();
         let deadline = tokio::time::Instant::now() + self.timeout;
         let args = serde_json::json!({"code": code, "execution_count": 0, "variables": ""});
         let outcome = worker
             .call("run_question", args, Some(&sink), Some(deadline))
             .await;
         worker.kill().await;
-        let outputs = std::mem::take(&mut *held.lock().expect("held"));
+        let outputs = held.take();
         match outcome {
             Ok(v) if v["status"] == "ok" => Ran::Ok { value: v, outputs },
             Ok(v) => Ran::CodeError { value: v },

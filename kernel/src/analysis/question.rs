@@ -8,12 +8,11 @@ use super::llm::LlmClient;
 use super::prompt::{self, ContextItem};
 use super::render::{self, markdown_text, model_markdown, role as role_metadata};
 use super::session;
-use super::solve::{self, DataInfo, Ledger, Ran, Runner, Solved, Solver, Unsolved};
+use super::solve::{self, DataInfo, Held, Ledger, Ran, Runner, Solved, Solver, Unsolved};
 use super::worker_client::CallError;
 use crate::protocol::backend::{ErrorInfo, ExecuteOutcome, Output, OutputSink};
 use history_store::{ExchangeRecord, HistoryStore, Usage};
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How often the streamed interpretation is redrawn (frontends re-render on each update).
@@ -23,11 +22,10 @@ const INTERPRETATION_CHARS: usize = 1_500;
 
 /// Show code as a python block; `note` is markdown the caller made safe (markdown_text).
 fn emit_code(sink: &OutputSink, code: &str, note: Option<&str>) {
-    let fence = render::fence_for(code);
     let note = note.map(|n| format!("{n}\n\n")).unwrap_or_default();
     sink.send(Output::DisplayData {
         data: json!({
-            "text/markdown": format!("{note}{fence}python\n{code}\n{fence}"),
+            "text/markdown": format!("{note}{}", render::python_block(code)),
             "text/plain": code,
         }),
         metadata: role_metadata("code"),
@@ -124,21 +122,6 @@ fn validate(code: &str) -> Result<(), code_guard::Rejection> {
             ..Default::default()
         },
     )
-}
-
-/// Outputs of one run, held back until the kernel knows this attempt is the one to show.
-#[derive(Clone, Default)]
-struct Held(Arc<Mutex<Vec<Output>>>);
-
-impl Held {
-    fn sink(&self) -> OutputSink {
-        let held = self.0.clone();
-        OutputSink::new(move |out| held.lock().expect("held outputs").push(out))
-    }
-
-    fn take(&self) -> Vec<Output> {
-        std::mem::take(&mut *self.0.lock().expect("held outputs"))
-    }
 }
 
 /// Runs code in a fresh question worker of the engine (see run_code).
@@ -667,6 +650,7 @@ async fn save(engine: &Engine, state: &mut State, rec: ExchangeRecord) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::{Arc, Mutex};
 
     #[test]
     fn fallbacks_follow_the_design_document() {

@@ -41,9 +41,14 @@ pub fn markdown_text(s: &str) -> String {
     out
 }
 
+/// `code` as a python block no line of it can close.
+pub fn python_block(code: &str) -> String {
+    let fence = fence_for(code);
+    format!("{fence}python\n{code}\n{fence}")
+}
+
 /// A python code block, with optional notes (plain sentences, made inert here) above it.
 pub fn code_markdown(code: &str, notes: Option<&[String]>) -> String {
-    let fence = fence_for(code);
     let notes = notes
         .filter(|n| !n.is_empty())
         .map(|n| {
@@ -54,7 +59,7 @@ pub fn code_markdown(code: &str, notes: Option<&[String]>) -> String {
                 + "\n\n"
         })
         .unwrap_or_default();
-    format!("{notes}{fence}python\n{code}\n{fence}")
+    format!("{notes}{}", python_block(code))
 }
 
 /// How a `$` is written in markdown so every frontend shows a dollar and none typesets math:

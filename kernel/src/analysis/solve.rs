@@ -13,6 +13,7 @@ use super::prompt;
 use super::reply;
 use crate::protocol::backend::{ErrorInfo, Output, OutputSink};
 use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How often the streamed code display is redrawn.
@@ -30,6 +31,21 @@ pub enum Ran {
     /// Timeout, crash, interrupt, protocol violation: `retry` says whether another attempt
     /// makes sense (a timeout or an out-of-memory death may, an interrupt never does).
     Fatal { error: ErrorInfo, retry: bool },
+}
+
+/// Outputs of one run, held back until the kernel knows this attempt is the one to show.
+#[derive(Clone, Default)]
+pub struct Held(Arc<Mutex<Vec<Output>>>);
+
+impl Held {
+    pub fn sink(&self) -> OutputSink {
+        let held = self.0.clone();
+        OutputSink::new(move |out| held.lock().expect("held outputs").push(out))
+    }
+
+    pub fn take(&self) -> Vec<Output> {
+        std::mem::take(&mut *self.0.lock().expect("held outputs"))
+    }
 }
 
 /// Runs code on the loaded data in a fresh question worker.
