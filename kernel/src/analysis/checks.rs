@@ -35,6 +35,34 @@ pub fn missing_answer_names(answer: &str, required: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// The names of `required` whose `@name[value]` value is NaN or empty (`nan`, `[]`, `None`):
+/// usually missing values reached the calculation or a filter matched no rows.
+pub fn blank_answer_names(answer: &str, required: &[String]) -> Vec<String> {
+    const BLANK: [&str; 9] = ["", "nan", "NaN", "None", "[]", "<NA>", "NaT", "{}", "()"];
+    required
+        .iter()
+        .filter(|name| {
+            let tag = format!("@{name}[");
+            answer.match_indices(&tag).any(|(at, _)| {
+                let rest = &answer[at + tag.len()..];
+                // The value runs to its matching bracket: `@x[[]]` holds `[]`.
+                let mut depth = 1;
+                let end = rest.char_indices().find_map(|(i, c)| {
+                    match c {
+                        '[' => depth += 1,
+                        ']' => depth -= 1,
+                        '\n' => return Some(None),
+                        _ => {}
+                    }
+                    (depth == 0).then_some(Some(i))
+                });
+                matches!(end, Some(Some(i)) if BLANK.contains(&rest[..i].trim()))
+            })
+        })
+        .cloned()
+        .collect()
+}
+
 /// A number as written in prose: its value and the size of one unit in its last place.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Stated {
@@ -205,5 +233,14 @@ mod tests {
             ungrounded_numbers(text, result, "average?"),
             vec!["17", "36.3"]
         );
+    }
+
+    #[test]
+    fn blank_answers_are_found() {
+        let names = |a: &str| super::blank_answer_names(a, &["a".to_string(), "b".to_string()]);
+        assert_eq!(names("@a[nan] @b[0.5]"), vec!["a"]);
+        assert_eq!(names("@a[[]] @b[ NaN ]"), vec!["a", "b"]);
+        assert!(names("@a[[1, 2]] @b[0]").is_empty());
+        assert!(names("@a[nanometre] @b[None of them]").is_empty());
     }
 }

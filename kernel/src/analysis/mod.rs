@@ -3,6 +3,7 @@
 pub mod checks;
 pub mod engine;
 pub mod eval;
+pub mod hints;
 pub mod llm;
 pub mod magics;
 pub mod prompt;

@@ -281,6 +281,12 @@ fn instructions(question: &str, with_context: bool) -> String {
         ));
     }
     lines.push("- Do not read or write files; do not use eval, exec or DataFrame.query.".into());
+    // The standard call for each statistic the question names (see hints.rs for why).
+    lines.extend(
+        super::hints::methods(question)
+            .iter()
+            .map(|m| format!("- {m}")),
+    );
     if with_context {
         lines.push("- Consider the previous questions and their code if relevant.".into());
     }

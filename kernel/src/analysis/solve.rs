@@ -8,6 +8,7 @@
 //! the kernel made (data re-read, column spelling).
 
 use super::checks;
+use super::hints;
 use super::llm::{LlmClient, LlmError, Usage};
 use super::prompt;
 use super::reply;
@@ -148,6 +149,12 @@ impl Solver<'_> {
         let mut history: Vec<String> = vec![];
         let mut previous: Option<Previous> = None;
         let mut last_failure: Option<Unsolved> = None;
+        // The last error text, to notice a model repeating itself.
+        let mut last_error: Option<String> = None;
+        // A NaN answer is sent back once; a second NaN stands (it may be the answer).
+        let mut nan_sent_back = false;
+        // That NaN answer, kept in case no later attempt answers at all.
+        let mut fallback: Option<(Solved, Vec<String>)> = None;
         for round in 0..=self.max_rounds {
             let prompt = match &previous {
                 None => base_prompt.to_string(),
@@ -211,7 +218,7 @@ impl Solver<'_> {
                         code: code.clone(),
                         problem: format!("Previous attempt failed validation: {}", rej.message),
                         detail: String::new(),
-                        instruction: instead_of(rej.rule).into(),
+                        instruction: hints::instead_of(rej.rule).into(),
                         retry_system: true,
                     });
                     last_failure = Some(Unsolved::Refused {
@@ -250,29 +257,58 @@ impl Solver<'_> {
                         ));
                         answer_text.push_str(&format!("\n{formatted}"));
                     }
+                    let missing = checks::missing_answer_names(&answer_text, &required);
+                    let blank = checks::blank_answer_names(&answer_text, &required);
                     let problem = if value["result_type"] == "NoneType"
                         && answer_text.trim().is_empty()
                         && value["figures"].as_u64().unwrap_or(0) == 0
                     {
                         Some((
+                            "no result.",
                             "The code ran but produced no answer: `result` was never set and nothing was printed.".to_string(),
                             "Assign the final answer to the variable `result`.".to_string(),
                         ))
+                    } else if !missing.is_empty() {
+                        Some((
+                            "answer not in the requested format.",
+                            format!(
+                                "The code ran, but its answer lacks the requested format {}. It gave:\n{}",
+                                missing.iter().map(|n| format!("@{n}[...]")).collect::<Vec<_>>().join(", "),
+                                clip(&answer_text, FEEDBACK_CHARS)
+                            ),
+                            format!(
+                                "Set `result` to a string that gives every answer in exactly the requested form, e.g. result = f\"{}\", with values rounded as asked.",
+                                required.iter().map(|n| format!("@{n}[{{{n}}}]")).collect::<Vec<_>>().join(" ")
+                            ),
+                        ))
+                    } else if !blank.is_empty() && !nan_sent_back && round < self.max_rounds {
+                        nan_sent_back = true;
+                        let mut all = notes.clone();
+                        all.extend(history.clone());
+                        fallback = Some((
+                            Solved {
+                                code: code.clone(),
+                                value: value.clone(),
+                                outputs: outputs.clone(),
+                                answer_text: answer_text.clone(),
+                            },
+                            all,
+                        ));
+                        Some((
+                            "an answer came out NaN or empty.",
+                            format!(
+                                "The code ran, but {} came out NaN or empty:\n{}",
+                                blank
+                                    .iter()
+                                    .map(|n| format!("@{n}"))
+                                    .collect::<Vec<_>>()
+                                    .join(", "),
+                                clip(&answer_text, FEEDBACK_CHARS)
+                            ),
+                            hints::NAN_ANSWER.to_string(),
+                        ))
                     } else {
-                        let missing = checks::missing_answer_names(&answer_text, &required);
-                        (!missing.is_empty()).then(|| {
-                            (
-                                format!(
-                                    "The code ran, but its answer lacks the requested format {}. It gave:\n{}",
-                                    missing.iter().map(|n| format!("@{n}[...]")).collect::<Vec<_>>().join(", "),
-                                    clip(&answer_text, FEEDBACK_CHARS)
-                                ),
-                                format!(
-                                    "Set `result` to a string that gives every answer in exactly the requested form, e.g. result = f\"{}\", with values rounded as asked.",
-                                    required.iter().map(|n| format!("@{n}[{{{n}}}]")).collect::<Vec<_>>().join(" ")
-                                ),
-                            )
-                        })
+                        None
                     };
                     match problem {
                         None => {
@@ -286,16 +322,8 @@ impl Solver<'_> {
                                 answer_text,
                             });
                         }
-                        Some((detail, instruction)) => {
-                            history.push(format!(
-                                "Attempt {}: {}",
-                                round + 1,
-                                if required.is_empty() {
-                                    "no result."
-                                } else {
-                                    "answer not in the requested format."
-                                }
-                            ));
+                        Some((summary, detail, instruction)) => {
+                            history.push(format!("Attempt {}: {summary}", round + 1));
                             last_failure = Some(Unsolved::Failed {
                                 code: code.clone(),
                                 ename: "NoAnswer".into(),
@@ -324,11 +352,16 @@ impl Solver<'_> {
                             .unwrap_or_else(|| error.clone()),
                         notes: history.clone(),
                     });
+                    let mut instruction = hints::for_error(&value, &data.columns);
+                    if last_error.as_deref() == Some(error.as_str()) {
+                        instruction = format!("{} {instruction}", hints::SAME_AGAIN);
+                    }
+                    last_error = Some(error.clone());
                     previous = Some(Previous {
                         code,
                         problem: "The previous code failed when it ran:".into(),
                         detail: format!("Error: {}", clip(&error, FEEDBACK_CHARS)),
-                        instruction: hint_for_error(&value, &data.columns),
+                        instruction,
                         retry_system: false,
                     });
                 }
@@ -359,6 +392,13 @@ impl Solver<'_> {
                     });
                 }
             }
+        }
+        if let Some((solved, mut notes)) = fallback {
+            notes.push(
+                "No later attempt answered; this is the answer the first attempt gave.".into(),
+            );
+            code_display(self.sink, &display_id, &solved.code, &notes, shown);
+            return Ok(solved);
         }
         let failure = last_failure.unwrap_or_else(|| {
             Unsolved::Stopped(ErrorInfo::new("NoAnswer", "No attempt was made."))
@@ -429,43 +469,6 @@ fn repair(code: &str, datasets: &[&str]) -> (String, Vec<String>) {
     order.dedup();
     let repaired = code_guard::repair(code, &order);
     (repaired.code, repaired.notes)
-}
-
-/// What the validator wants instead, for the model's next attempt.
-fn instead_of(rule: &str) -> &'static str {
-    match rule {
-        "file-io" => "The data is already loaded as `df` (and under its own name): use it directly. Do not read or write any file.",
-        "import" => "Use only pandas (pd), numpy (np), matplotlib.pyplot (plt), scipy, sklearn, statsmodels or seaborn; pd, np and plt are already imported.",
-        "dunder" | "private" => "Do not use names with underscores at the start (no __name__ checks, no private attributes); write plain top-level code.",
-        "builtin" | "string-eval" | "module-internals" => "Use plain pandas and numpy operations (boolean masks such as df[df['col'] > 0]); no eval, exec, query, getattr or system modules.",
-        "length" => "Write shorter code.",
-        "syntax" => "Return syntactically valid Python.",
-        _ => "Rewrite the code with plain pandas operations on `df`.",
-    }
-}
-
-/// A hint for the next attempt, from the error.
-fn hint_for_error(value: &Value, columns: &[String]) -> String {
-    let ename = value["ename"].as_str().unwrap_or("");
-    let key = value["evalue"]
-        .as_str()
-        .unwrap_or("")
-        .trim_matches(|c| c == '\'' || c == '"');
-    if ename == "KeyError" && key.parse::<i64>().is_ok() && !columns.iter().any(|c| c == key) {
-        // `df[df['x'].idxmax()]['name']`: a row label used as a column name.
-        return format!(
-            "df[{key}] looks up a column named {key}; to read a row by its index label use .loc, \
-             e.g. df.loc[df['x'].idxmax(), 'name']."
-        );
-    }
-    if ename == "KeyError" || ename == "AttributeError" {
-        let list: Vec<String> = columns.iter().take(60).map(|c| prompt::py_str(c)).collect();
-        return format!(
-            "Use the column names exactly as they are: {}.",
-            list.join(", ")
-        );
-    }
-    "Fix the error and return the complete corrected code.".into()
 }
 
 /// `@name[value]` when the question asks for exactly one answer, the code's answer lacks the
