@@ -65,10 +65,12 @@
 mod checker;
 mod extract;
 mod lists;
+mod params;
 mod repair;
 mod scope;
 mod strings;
 
+pub use params::{literal_assignments, names_and_strings, Parameter};
 pub use repair::Repaired;
 
 use rustpython_parser::text_size::TextSize;

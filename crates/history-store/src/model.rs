@@ -4,6 +4,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 
 /// One loaded CSV file, as described to the model (the design doc's session metadata).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -61,6 +62,10 @@ pub struct ExchangeRecord {
     /// recorded answer replays only there). Older records hold a hash of the preceding context.
     pub context_key: String,
     pub replayed: bool,
+    /// The notebook's parameters the answer depended on, name → value as written
+    /// (papermill reports); a replay needs the same values. Absent in older records.
+    #[serde(default)]
+    pub parameters: BTreeMap<String, String>,
 }
 
 /// Stable session id: sha256 of the notebook and its sorted data fingerprints,

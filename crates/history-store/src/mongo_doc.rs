@@ -256,6 +256,12 @@ pub(crate) fn record_doc(rec: &ExchangeRecord) -> Document {
         "context_key": &rec.context_key,
         "replayed": rec.replayed,
     });
+    let parameters: Document = rec
+        .parameters
+        .iter()
+        .map(|(k, v)| (k.clone(), Bson::String(v.clone())))
+        .collect();
+    d.insert("parameters", parameters);
     d
 }
 
@@ -298,6 +304,14 @@ pub(crate) fn record_from(d: &Document) -> Result<ExchangeRecord, StoreError> {
         data_fingerprint: get_string(d, "data_fingerprint")?,
         context_key: get_string(d, "context_key")?,
         replayed: d.get_bool("replayed").unwrap_or(false),
+        parameters: d
+            .get_document("parameters")
+            .map(|p| {
+                p.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 
@@ -328,6 +342,7 @@ mod tests {
             data_fingerprint: "fp".into(),
             context_key: "ck".into(),
             replayed: false,
+            parameters: Default::default(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! `%%python` and the other magics. Owns the worker, the loaded datasets and the exchanges.
 
 use super::magics::{self, Cell};
+use super::parameters;
 use super::question;
 use super::scratch;
 use super::session;
@@ -43,6 +44,8 @@ pub struct State {
     pub last_code: Option<String>,
     /// Notebook + loaded data; None until something is loaded.
     pub session_id: Option<String>,
+    /// The notebook's parameters (papermill), in the order first set.
+    pub parameters: Vec<code_guard::Parameter>,
     scratch: tempfile::TempDir,
     loads: u32,
     settings_warned: bool,
@@ -94,6 +97,7 @@ impl Engine {
                 exchanges: vec![],
                 last_code: None,
                 session_id: None,
+                parameters: vec![],
                 scratch,
                 loads: 0,
                 settings_warned: false,
@@ -756,7 +760,29 @@ impl Backend for Engine {
         match magics::parse(&req.code) {
             Cell::Empty => ExecuteOutcome::ok(),
             Cell::Python(code) => self.run_python(&mut state, &req, &code, &sink).await,
-            Cell::Load { path, name } => self.load(&mut state, &path, name, &sink).await,
+            Cell::Parameters { code, params } => {
+                let outcome = self.run_python(&mut state, &req, &code, &sink).await;
+                if matches!(outcome.status, crate::protocol::backend::ExecuteStatus::Ok) {
+                    parameters::update(&mut state.parameters, params);
+                }
+                outcome
+            }
+            Cell::Load { path, name } => {
+                let undefined = parameters::undefined(&path, &state.parameters);
+                if !undefined.is_empty() {
+                    return fail_cell(
+                        &sink,
+                        "UsageError",
+                        format!(
+                            "%load {path}: no parameter named {}. Set it in the notebook's parameters cell first (e.g. {} = 'data.csv').",
+                            undefined.join(", "),
+                            undefined[0]
+                        ),
+                    );
+                }
+                let path = parameters::substitute(&path, &state.parameters);
+                self.load(&mut state, &path, name, &sink).await
+            }
             Cell::Magic { name, args } if name == "%history" => {
                 self.history_magic(&mut state, &args, &sink).await
             }
@@ -768,6 +794,8 @@ impl Backend for Engine {
             }
             Cell::Magic { name, .. } => self.magic(&mut state, &name, &sink),
             Cell::Question { text, fresh } => {
+                // `{region}` in a question reads the parameter's value.
+                let text = parameters::substitute(&text, &state.parameters);
                 question::ask(self, &mut state, &text, fresh, req.execution_count, &sink).await
             }
         }

@@ -301,6 +301,7 @@ pub async fn run_one(golden: &Golden, solver: &Solver<'_>, runner: &mut EvalRunn
     let mut ledger = Ledger::default();
     let base = prompt::code_prompt(
         &[(dataset.name.clone(), dataset.profile.clone())],
+        &[],
         &golden.text,
         &[],
     );
@@ -429,6 +430,7 @@ pub async fn eval_cell(engine: &Engine, args: &str, sink: &OutputSink) -> Execut
         timeout: settings.max_execution_timeout,
         interrupt: &engine.interrupt,
         validate: std::env::var(super::worker_client::SKIP_VALIDATION_ENV).as_deref() != Ok("1"),
+        preface: vec![],
     };
     sink.stream(
         "stdout",

@@ -5,6 +5,11 @@
 pub enum Cell {
     Empty,
     Python(String),
+    /// Only `name = literal` lines (papermill's parameters form): run as Python, no model.
+    Parameters {
+        code: String,
+        params: Vec<code_guard::Parameter>,
+    },
     Load {
         path: String,
         name: Option<String>,
@@ -106,6 +111,14 @@ pub fn parse(code: &str) -> Cell {
             args: args.trim().to_string(),
         };
     }
+    if !first.starts_with('%') {
+        if let Some(params) = code_guard::literal_assignments(code) {
+            return Cell::Parameters {
+                code: code.to_string(),
+                params,
+            };
+        }
+    }
     Cell::Question {
         text: trimmed.to_string(),
         fresh: false,
@@ -203,6 +216,19 @@ mod tests {
             parse("What % of rows are null?"),
             Cell::Question { .. }
         ));
+    }
+
+    #[test]
+    fn papermill_parameters_are_python() {
+        let Cell::Parameters { code, params } =
+            parse("# Parameters\nregion = \"EU\"\npath = \"data/2026-11.csv\"\n")
+        else {
+            panic!("not parameters")
+        };
+        assert!(code.starts_with("# Parameters"));
+        assert_eq!(params.len(), 2);
+        assert!(matches!(parse("region = EU"), Cell::Question { .. }));
+        assert!(matches!(parse("What is x = 1?"), Cell::Question { .. }));
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod eval;
 pub mod hints;
 pub mod llm;
 pub mod magics;
+pub mod parameters;
 pub mod prompt;
 pub mod question;
 pub mod render;

@@ -5,6 +5,7 @@
 
 use super::engine::{fail_cell as fail, Engine, State};
 use super::llm::LlmClient;
+use super::parameters;
 use super::prompt::{self, ContextItem};
 use super::render::{self, markdown_text, model_markdown, role as role_metadata};
 use super::session;
@@ -331,6 +332,8 @@ struct Key<'a> {
     question: &'a str,
     fingerprint: String,
     context_key: String,
+    /// The notebook's parameters when the question was asked.
+    parameters: Vec<code_guard::Parameter>,
     started: Instant,
 }
 
@@ -460,16 +463,26 @@ pub async fn ask(
         question,
         fingerprint: session::data_fingerprint(&state.datasets),
         context_key: session::replay_scope(&engine.notebook),
+        parameters: state.parameters.clone(),
         started,
     };
     let store = engine.store().await;
     engine.show_store_warnings(&store, sink);
+    // Why the model is asked although a recorded answer exists (shown with the code).
+    let mut preface = vec![];
     if !fresh && replay_enabled() {
         if let Ok(Some(rec)) = store
             .find_replay(question, &key.fingerprint, &key.context_key)
             .await
         {
-            return replay(engine, state, &key, rec, count, sink).await;
+            let changed = parameters::changed(&rec.parameters, &state.parameters);
+            if changed.is_empty() {
+                return replay(engine, state, &key, rec, count, sink).await;
+            }
+            preface.push(format!(
+                "Asked the model again: the recorded answer used other parameter values ({}).",
+                changed.join("; ")
+            ));
         }
     }
     if settings.openai_api_key.is_none() && !settings.endpoint_is_local() {
@@ -499,7 +512,7 @@ pub async fn ask(
             })
             .collect(),
     };
-    let base = prompt::code_prompt(&datasets, question, &context);
+    let base = prompt::code_prompt(&datasets, &state.parameters, question, &context);
     let mut ledger = Ledger::default();
     let solver = Solver {
         llm: &llm,
@@ -510,6 +523,7 @@ pub async fn ask(
         timeout: settings.max_execution_timeout,
         interrupt: &engine.interrupt,
         validate: validator_on(),
+        preface,
     };
     let mut runner = EngineRunner {
         engine,
@@ -623,6 +637,7 @@ fn record(
         data_fingerprint: key.fingerprint.clone(),
         context_key: key.context_key.clone(),
         replayed: false,
+        parameters: parameters::used_by(&key.parameters, key.question, code),
     }
 }
 

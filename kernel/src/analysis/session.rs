@@ -189,6 +189,7 @@ mod tests {
             data_fingerprint: String::new(),
             context_key: String::new(),
             replayed: false,
+            parameters: Default::default(),
         };
         let got = latest_per_question(vec![rec("a", "1"), rec("b", "2"), rec("a", "3")]);
         let got: Vec<(&str, &str)> = got

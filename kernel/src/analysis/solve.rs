@@ -121,6 +121,9 @@ pub struct Solver<'a> {
     pub interrupt: &'a super::worker_client::InterruptHandle,
     /// Whether the validator runs (off only with LLM_ANALYTICS_UNSAFE_SKIP_VALIDATION=1).
     pub validate: bool,
+    /// Lines shown above the attempts' notes (why the model is asked at all, e.g. a
+    /// recorded answer whose parameters changed).
+    pub preface: Vec<String>,
 }
 
 /// One earlier attempt, as the next prompt describes it: `problem` heads the code, `detail`
@@ -314,7 +317,7 @@ impl Solver<'_> {
                         None => {
                             let mut all = notes;
                             all.extend(history);
-                            code_display(self.sink, &display_id, &code, &all, shown);
+                            self.show_final(&display_id, &code, &all, shown);
                             return Ok(Solved {
                                 code,
                                 value,
@@ -397,7 +400,7 @@ impl Solver<'_> {
             notes.push(
                 "No later attempt answered; this is the answer the first attempt gave.".into(),
             );
-            code_display(self.sink, &display_id, &solved.code, &notes, shown);
+            self.show_final(&display_id, &solved.code, &notes, shown);
             return Ok(solved);
         }
         let failure = last_failure.unwrap_or_else(|| {
@@ -408,14 +411,20 @@ impl Solver<'_> {
             Unsolved::Refused { code, notes, .. } => {
                 let mut notes = notes.clone();
                 notes.push("This code was refused and did not run.".into());
-                code_display(self.sink, &display_id, code, &notes, shown);
+                self.show_final(&display_id, code, &notes, shown);
             }
             Unsolved::Failed { code, notes, .. } if !code.is_empty() => {
-                code_display(self.sink, &display_id, code, notes, shown);
+                self.show_final(&display_id, code, notes, shown);
             }
             _ => {}
         }
         Err(failure)
+    }
+
+    /// The code display's final state: the code, the preface, then `notes`.
+    fn show_final(&self, display_id: &str, code: &str, notes: &[String], shown: bool) {
+        let all: Vec<String> = self.preface.iter().chain(notes).cloned().collect();
+        code_display(self.sink, display_id, code, &all, shown);
     }
 
     /// One code-generation call, streamed into the cell's code display.

@@ -216,6 +216,8 @@ pub fn record(i: u32, fingerprint: &str) -> ExchangeRecord {
         data_fingerprint: fingerprint.into(),
         context_key: format!("ctx{i}"),
         replayed: false,
+        // Round-trips through every store (papermill parameters an answer used).
+        parameters: [("region".to_string(), format!("'R{i}'"))].into(),
     }
 }
 
