@@ -6,10 +6,12 @@
 //! attempt runs in a fresh question worker, as questions do. The interpretation is skipped:
 //! it is not scored, and on a CPU model it would double the time.
 
-use super::engine::{fail_cell, Dataset, Engine};
 use super::llm::LlmClient;
 use super::prompt;
+use super::render::fail_cell;
+use super::services::Services;
 use super::solve::{DataInfo, Held, Ledger, Ran, Runner, Solver};
+use super::state::Dataset;
 use crate::protocol::backend::{ErrorInfo, ExecuteOutcome, Output, OutputSink};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -252,7 +254,7 @@ pub fn summary(rows: &[Scored], model: &str) -> String {
 
 /// Runs each attempt in a fresh question worker holding only the question's table.
 pub struct EvalRunner<'a> {
-    pub engine: &'a super::engine::Engine,
+    pub svc: &'a Services,
     pub dataset: Dataset,
     pub timeout: std::time::Duration,
 }
@@ -261,7 +263,7 @@ pub struct EvalRunner<'a> {
 impl Runner for EvalRunner<'_> {
     async fn run(&mut self, code: &str) -> Ran {
         let started = self
-            .engine
+            .svc
             .start_question_worker(std::slice::from_ref(&self.dataset))
             .await;
         let Some(mut worker) = started else {
@@ -362,12 +364,12 @@ pub fn model_name(llm: &LlmClient) -> String {
 }
 
 /// A table parsed like `%load` and profiled by a question worker (no user state touched).
-async fn load_table(engine: &Engine, path: &Path, n: usize) -> Result<Dataset, String> {
+async fn load_table(svc: &Services, path: &Path, n: usize) -> Result<Dataset, String> {
     let name = super::magics::dataset_name(&path.display().to_string());
-    let ipc_path = engine.scratch_path().join(format!("eval-{n}-{name}.arrow"));
+    let ipc_path = svc.scratch_path().join(format!("eval-{n}-{name}.arrow"));
     let limits = csv_ingest::Limits {
-        max_upload_size: engine.settings.max_upload_size,
-        max_cells: engine.settings.max_dataframe_size,
+        max_upload_size: svc.settings.max_upload_size,
+        max_cells: svc.settings.max_dataframe_size,
     };
     let (src, out) = (path.to_path_buf(), ipc_path.clone());
     let parsed =
@@ -379,7 +381,7 @@ async fn load_table(engine: &Engine, path: &Path, n: usize) -> Result<Dataset, S
     let fingerprint = super::session::content_fingerprint(table.content_hash, table.source_bytes);
     let args = json!({"name": name, "ipc_path": ipc_path, "make_current": true,
                       "source": path.display().to_string(), "null_counts": table.null_counts()});
-    let mut worker = engine
+    let mut worker = svc
         .start_question_worker(&[])
         .await
         .ok_or("could not start Python")?;
@@ -396,7 +398,7 @@ async fn load_table(engine: &Engine, path: &Path, n: usize) -> Result<Dataset, S
 }
 
 /// The `%eval` cell: one progress line per question, then the summary table.
-pub async fn eval_cell(engine: &Engine, args: &str, sink: &OutputSink) -> ExecuteOutcome {
+pub async fn eval_cell(svc: &Services, args: &str, sink: &OutputSink) -> ExecuteOutcome {
     let args = match parse_args(args) {
         Ok(a) => a,
         Err(e) => return fail_cell(sink, "UsageError", e),
@@ -412,11 +414,11 @@ pub async fn eval_cell(engine: &Engine, args: &str, sink: &OutputSink) -> Execut
         Ok(g) => g,
         Err(e) => return fail_cell(sink, "EvalError", e),
     };
-    let settings = &engine.settings;
+    let settings = &svc.settings;
     if settings.openai_api_key.is_none() && !settings.endpoint_is_local() {
         return fail_cell(sink, "MissingApiKey", "%eval asks the configured model: set OPENAI_API_KEY, or OPENAI_BASE_URL for a local server.");
     }
-    let llm = match engine.llm() {
+    let llm = match svc.llm() {
         Ok(c) => c,
         Err(e) => return fail_cell(sink, "LLMError", e),
     };
@@ -428,7 +430,7 @@ pub async fn eval_cell(engine: &Engine, args: &str, sink: &OutputSink) -> Execut
         max_tokens: settings.max_code_tokens,
         max_rounds: settings.max_repair_rounds,
         timeout: settings.max_execution_timeout,
-        interrupt: &engine.interrupt,
+        interrupt: &svc.interrupt,
         validate: std::env::var(super::worker_client::SKIP_VALIDATION_ENV).as_deref() != Ok("1"),
         preface: vec![],
     };
@@ -445,7 +447,7 @@ pub async fn eval_cell(engine: &Engine, args: &str, sink: &OutputSink) -> Execut
     for (n, g) in golden.iter().enumerate() {
         let dataset = match tables.get(&g.file_name) {
             Some(d) => d.clone(),
-            None => match load_table(engine, &args.tables.join(&g.file_name), n).await {
+            None => match load_table(svc, &args.tables.join(&g.file_name), n).await {
                 Ok(d) => {
                     tables.insert(g.file_name.clone(), d.clone());
                     d
@@ -471,13 +473,13 @@ pub async fn eval_cell(engine: &Engine, args: &str, sink: &OutputSink) -> Execut
             },
         };
         let mut runner = EvalRunner {
-            engine,
+            svc,
             dataset,
             timeout: settings.max_execution_timeout,
         };
         let row = tokio::select! {
             r = run_one(g, &solver, &mut runner) => r,
-            _ = engine.interrupt.notified() => {
+            _ = svc.interrupt.notified() => {
                 sink.stream("stderr", "Interrupted: the summary covers the questions finished so far.\n");
                 break;
             }

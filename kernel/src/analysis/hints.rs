@@ -6,7 +6,7 @@
 //! columns averaged, predictions compared with the wrong rows. They name the standard call,
 //! never an answer.
 
-use super::prompt;
+use super::quote;
 use serde_json::Value;
 
 /// Method notes for the statistics a question names, one line each (none for most questions).
@@ -115,7 +115,7 @@ pub fn for_error(value: &Value, columns: &[String]) -> String {
         return "Prepare the features before splitting and fitting: drop or fill missing values and turn text columns into numbers (pd.get_dummies) on the whole frame, then split.".into();
     }
     if ename == "KeyError" || ename == "AttributeError" {
-        let list: Vec<String> = columns.iter().take(60).map(|c| prompt::py_str(c)).collect();
+        let list: Vec<String> = columns.iter().take(60).map(|c| quote::py_str(c)).collect();
         return format!(
             "Use the column names exactly as they are: {}.",
             list.join(", ")

@@ -3,13 +3,15 @@
 //! (solve.rs) → show the result (capped) → interpret it, grounded in the result → record the
 //! exchange.
 
-use super::engine::{fail_cell as fail, Engine, State};
 use super::llm::LlmClient;
 use super::parameters;
 use super::prompt::{self, ContextItem};
+use super::render::fail_cell as fail;
 use super::render::{self, markdown_text, model_markdown, role as role_metadata};
+use super::services::Services;
 use super::session;
 use super::solve::{self, DataInfo, Held, Ledger, Ran, Runner, Solved, Solver, Unsolved};
+use super::state::State;
 use super::worker_client::CallError;
 use crate::protocol::backend::{ErrorInfo, ExecuteOutcome, Output, OutputSink};
 use history_store::{ExchangeRecord, HistoryStore, Usage};
@@ -48,15 +50,15 @@ enum Run {
 /// variables travel as a pickle made by the user worker; the datasets are mapped from their
 /// Arrow files. The time limit is the kernel's, not the worker's word.
 async fn run_code(
-    engine: &Engine,
+    svc: &Services,
     state: &mut State,
     code: &str,
     count: u32,
     sink: &OutputSink,
 ) -> Run {
-    let timeout = engine.settings.max_execution_timeout;
-    let variables = engine.exported_variables(state).await;
-    let mut worker = match engine.question_worker(state).await {
+    let timeout = svc.settings.max_execution_timeout;
+    let variables = svc.exported_variables(state).await;
+    let mut worker = match svc.question_worker(state).await {
         Ok(w) => w,
         Err(e) => return Run::Fatal(e),
     };
@@ -67,7 +69,7 @@ async fn run_code(
         .await;
     worker.kill().await;
     // The next question (or replay) starts with a warm worker.
-    engine.prepare_question_worker(state).await;
+    svc.prepare_question_worker(state).await;
     let untouched = "Your data and the variables defined in %%python are untouched.";
     match outcome {
         Ok(v) if v["status"] == "ok" => Run::Ok(v),
@@ -125,18 +127,18 @@ fn validate(code: &str) -> Result<(), code_guard::Rejection> {
     )
 }
 
-/// Runs code in a fresh question worker of the engine (see run_code).
-struct EngineRunner<'a> {
-    engine: &'a Engine,
+/// Runs code in a fresh question worker of the svc (see run_code).
+struct QuestionRunner<'a> {
+    svc: &'a Services,
     state: &'a mut State,
     count: u32,
 }
 
 #[async_trait::async_trait]
-impl Runner for EngineRunner<'_> {
+impl Runner for QuestionRunner<'_> {
     async fn run(&mut self, code: &str) -> Ran {
         let held = Held::default();
-        match run_code(self.engine, self.state, code, self.count, &held.sink()).await {
+        match run_code(self.svc, self.state, code, self.count, &held.sink()).await {
             Run::Ok(value) => Ran::Ok {
                 value,
                 outputs: held.take(),
@@ -246,7 +248,7 @@ fn result_description(solved: &Solved) -> String {
 /// grounded either, the design document's plain fallback replaces it.
 #[allow(clippy::too_many_arguments)]
 async fn interpret(
-    engine: &Engine,
+    svc: &Services,
     llm: &LlmClient,
     question: &str,
     code: &str,
@@ -265,8 +267,8 @@ async fn interpret(
             r = llm.stream(
                 prompt::INTERPRET_SYSTEM,
                 &user,
-                engine.settings.interpretation_temperature,
-                engine.settings.max_interpretation_tokens,
+                svc.settings.interpretation_temperature,
+                svc.settings.max_interpretation_tokens,
                 |so_far| {
                     let so_far = super::reply::without_reasoning(so_far);
                     if !so_far.trim().is_empty() && (!shown || last_draw.elapsed() >= STREAM_REDRAW) {
@@ -276,7 +278,7 @@ async fn interpret(
                     }
                 },
             ) => Some(r),
-            _ = engine.interrupt.notified() => None,
+            _ = svc.interrupt.notified() => None,
         };
         let text = match streamed {
             Some(Ok(reply)) => {
@@ -307,13 +309,13 @@ async fn interpret(
     text
 }
 
-fn missing_key_message(engine: &Engine) -> String {
+fn missing_key_message(svc: &Services) -> String {
     format!(
         "No OPENAI_API_KEY is set, so this question cannot be sent to {}. Set it before starting Jupyter \
          (export OPENAI_API_KEY=sk-...) or put the line OPENAI_API_KEY=sk-... in a .env file in the notebook's \
          folder, then restart the kernel. To use a local OpenAI-compatible server instead, set \
          OPENAI_BASE_URL (e.g. http://localhost:11434/v1). %load and %%python cells keep working without a key.",
-        engine.settings.openai_base_url
+        svc.settings.openai_base_url
     )
 }
 
@@ -339,7 +341,7 @@ struct Key<'a> {
 
 /// Re-run a recorded answer's code on the data without calling the model.
 async fn replay(
-    engine: &Engine,
+    svc: &Services,
     state: &mut State,
     key: &Key<'_>,
     rec: ExchangeRecord,
@@ -365,14 +367,14 @@ async fn replay(
     state.last_code = Some(rec.code.clone());
     let t = Instant::now();
     let held = Held::default();
-    let run = run_code(engine, state, &rec.code, count, &held.sink()).await;
+    let run = run_code(svc, state, &rec.code, count, &held.sink()).await;
     let ledger = Ledger {
         exec: t.elapsed(),
         ..Ledger::default()
     };
     let (ename, message) = match run {
         Run::Ok(result) => {
-            show_outputs(sink, held.take(), engine.settings.max_output_size);
+            show_outputs(sink, held.take(), svc.settings.max_output_size);
             show_interpretation(
                 sink,
                 &rec.interpretation,
@@ -383,7 +385,7 @@ async fn replay(
             replayed.model = rec.model;
             replayed.endpoint_host = rec.endpoint_host;
             replayed.replayed = true;
-            save(engine, state, replayed).await;
+            save(svc, state, replayed).await;
             return ExecuteOutcome::ok();
         }
         Run::CodeError(err) => (
@@ -410,7 +412,7 @@ async fn replay(
     failed.model = rec.model;
     failed.endpoint_host = rec.endpoint_host;
     failed.replayed = true;
-    save(engine, state, failed).await;
+    save(svc, state, failed).await;
     fail(
         sink,
         &ename,
@@ -419,14 +421,14 @@ async fn replay(
 }
 
 pub async fn ask(
-    engine: &Engine,
+    svc: &Services,
     state: &mut State,
     question: &str,
     fresh: bool,
     count: u32,
     sink: &OutputSink,
 ) -> ExecuteOutcome {
-    let settings = &engine.settings;
+    let settings = &svc.settings;
     let started = Instant::now();
     if state.datasets.is_empty() {
         return fail(
@@ -462,12 +464,12 @@ pub async fn ask(
     let key = Key {
         question,
         fingerprint: session::data_fingerprint(&state.datasets),
-        context_key: session::replay_scope(&engine.notebook),
+        context_key: session::replay_scope(&svc.notebook),
         parameters: state.parameters.clone(),
         started,
     };
-    let store = engine.store().await;
-    engine.show_store_warnings(&store, sink);
+    let store = svc.store().await;
+    svc.show_store_warnings(&store, sink);
     // Why the model is asked although a recorded answer exists (shown with the code).
     let mut preface = vec![];
     if !fresh && replay_enabled() {
@@ -477,7 +479,7 @@ pub async fn ask(
         {
             let changed = parameters::changed(&rec.parameters, &state.parameters);
             if changed.is_empty() {
-                return replay(engine, state, &key, rec, count, sink).await;
+                return replay(svc, state, &key, rec, count, sink).await;
             }
             preface.push(format!(
                 "Asked the model again: the recorded answer used other parameter values ({}).",
@@ -486,14 +488,14 @@ pub async fn ask(
         }
     }
     if settings.openai_api_key.is_none() && !settings.endpoint_is_local() {
-        return fail(sink, "MissingApiKey", missing_key_message(engine));
+        return fail(sink, "MissingApiKey", missing_key_message(svc));
     }
-    let llm = match engine.llm() {
+    let llm = match svc.llm() {
         Ok(c) => c,
         Err(e) => return fail(sink, "LLMError", e),
     };
     // The question worker starts now, while the model writes the code.
-    engine.prepare_question_worker(state).await;
+    svc.prepare_question_worker(state).await;
     let datasets: Vec<(String, Value)> = state
         .datasets
         .iter()
@@ -521,15 +523,11 @@ pub async fn ask(
         max_tokens: settings.max_code_tokens,
         max_rounds: settings.max_repair_rounds,
         timeout: settings.max_execution_timeout,
-        interrupt: &engine.interrupt,
+        interrupt: &svc.interrupt,
         validate: validator_on(),
         preface,
     };
-    let mut runner = EngineRunner {
-        engine,
-        state,
-        count,
-    };
+    let mut runner = QuestionRunner { svc, state, count };
     let solved = solver
         .solve(&base, question, &data, &mut runner, &mut ledger)
         .await;
@@ -569,7 +567,7 @@ pub async fn ask(
                     &ledger,
                 );
                 stamp(&mut rec);
-                save(engine, state, rec).await;
+                save(svc, state, rec).await;
             }
             return fail(sink, &error.ename, error.evalue);
         }
@@ -583,7 +581,7 @@ pub async fn ask(
         solved.value["summary"].as_str().unwrap_or("").to_string()
     };
     let interpretation = interpret(
-        engine,
+        svc,
         &llm,
         question,
         &solved.code,
@@ -597,7 +595,7 @@ pub async fn ask(
     value["summary"] = Value::String(summary);
     let mut rec = record(&key, &solved.code, &value, &interpretation, None, &ledger);
     stamp(&mut rec);
-    save(engine, state, rec).await;
+    save(svc, state, rec).await;
     ExecuteOutcome::ok()
 }
 
@@ -643,10 +641,10 @@ fn record(
 
 /// Keep the exchange for follow-ups and write it to the store (spooled locally if the
 /// database is down, so nothing shown to the user is lost).
-async fn save(engine: &Engine, state: &mut State, rec: ExchangeRecord) {
-    let cap = engine.settings.max_conversation_history.max(1);
+async fn save(svc: &Services, state: &mut State, rec: ExchangeRecord) {
+    let cap = svc.settings.max_conversation_history.max(1);
     if let Some(sid) = state.session_id.clone() {
-        if let Err(e) = engine.store().await.append(&sid, &rec, cap).await {
+        if let Err(e) = svc.store().await.append(&sid, &rec, cap).await {
             tracing::warn!("history: could not record the exchange: {e}");
         }
     }

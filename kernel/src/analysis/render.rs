@@ -2,6 +2,7 @@
 //! the data or the code into markdown or HTML. Everything here renders inert: no link, image,
 //! raw HTML, math or fence can come out of text it did not write itself.
 
+use crate::protocol::backend::{ErrorInfo, ExecuteOutcome, OutputSink};
 use serde_json::{json, Value};
 
 /// `metadata.llm_analytics.role` of an output.
@@ -78,6 +79,13 @@ pub fn model_markdown(text: &str) -> String {
         .replace('[', "\\[")
         .replace(']', "\\]")
         .replace('$', DOLLAR)
+}
+
+/// Show one error output and end the cell with it.
+pub fn fail_cell(sink: &OutputSink, ename: &str, evalue: impl Into<String>) -> ExecuteOutcome {
+    let e = ErrorInfo::new(ename, evalue);
+    sink.error(e.clone());
+    ExecuteOutcome::error(e)
 }
 
 #[cfg(test)]

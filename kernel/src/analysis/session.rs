@@ -1,7 +1,7 @@
 //! Session identity, data fingerprints and replay keys, and the notebook's recorded-answers
 //! file. A session is a notebook plus the data loaded in it.
 
-use super::engine::Dataset;
+use super::state::Dataset;
 use history_store::{DatasetInfo, ExchangeRecord, SessionInfo};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};

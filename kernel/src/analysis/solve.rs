@@ -11,6 +11,7 @@ use super::checks;
 use super::hints;
 use super::llm::{LlmClient, LlmError, Usage};
 use super::prompt;
+use super::quote;
 use super::reply;
 use crate::protocol::backend::{ErrorInfo, Output, OutputSink};
 use serde_json::{json, Value};
@@ -575,8 +576,8 @@ pub fn resolve_spacing(code: &str, columns: &[String]) -> (String, Vec<String>) 
             code = replace_literal(&code, &literal, real);
             notes.push(format!(
                 "Read column {} as {} (the data's name has extra spaces).",
-                prompt::py_str(&literal),
-                prompt::py_str(real)
+                quote::py_str(&literal),
+                quote::py_str(real)
             ));
         }
     }
@@ -610,8 +611,8 @@ fn resolve_case(code: &str, value: &Value, columns: &[String]) -> Option<(String
         replace_literal(code, key, real),
         format!(
             "Read column {} as {} (the data spells it that way).",
-            prompt::py_str(key),
-            prompt::py_str(real)
+            quote::py_str(key),
+            quote::py_str(real)
         ),
     ))
 }
@@ -637,7 +638,7 @@ fn string_literals(code: &str) -> Vec<String> {
 }
 
 fn replace_literal(code: &str, from: &str, to: &str) -> String {
-    let real = prompt::py_str(to);
+    let real = quote::py_str(to);
     code.replace(&format!("'{from}'"), &real)
         .replace(&format!("\"{from}\""), &real)
 }

@@ -1,0 +1,206 @@
+//! The magics that only report or hand back: `%history`, `%sandbox`, `%help`, `%datasets`,
+//! `%code`, and the usage errors for the rest.
+
+use super::magics;
+use super::render::fail_cell;
+use super::services::Services;
+use super::session;
+use super::state::State;
+use crate::protocol::backend::{ExecuteOutcome, Output, OutputSink};
+use history_store::{ExchangeRecord, HistoryStore};
+use serde_json::{json, Value};
+
+pub async fn history(
+    svc: &Services,
+    state: &mut State,
+    args: &str,
+    sink: &OutputSink,
+) -> ExecuteOutcome {
+    let store = svc.store().await;
+    let rows: Vec<(String, ExchangeRecord)> = if args.contains("--all") {
+        match store.notebook_history(&svc.notebook).await {
+            Ok(sessions) => sessions
+                .into_iter()
+                .flat_map(|(info, recs)| {
+                    let label = info
+                        .datasets
+                        .iter()
+                        .map(|d| d.file_name.clone())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    recs.into_iter().map(move |r| (label.clone(), r))
+                })
+                .collect(),
+            Err(e) => return fail_cell(sink, "HistoryError", e.to_string()),
+        }
+    } else {
+        state
+            .exchanges
+            .iter()
+            .map(|r| (String::new(), r.clone()))
+            .collect()
+    };
+    if args.contains("--export") {
+        let Some(path) = session::answers_path(&svc.notebook) else {
+            return fail_cell(sink, "UsageError", "%history --export needs the notebook's path (JPY_SESSION_NAME), which this frontend did not provide.");
+        };
+        let records: Vec<ExchangeRecord> = rows.iter().map(|(_, r)| r.clone()).collect();
+        return match session::write_answers(&path, &svc.notebook, &records) {
+            Ok(n) => {
+                sink.stream(
+                    "stdout",
+                    format!("Wrote {n} recorded answers to {}\n", path.display()),
+                );
+                ExecuteOutcome::ok()
+            }
+            Err(e) => fail_cell(sink, "HistoryError", e),
+        };
+    }
+    svc.show_store_warnings(&store, sink);
+    sink.send(Output::DisplayData {
+        data: history_table(&rows, args.contains("--all")),
+        metadata: json!({"llm_analytics": {"role": "history"}}),
+        display_id: None,
+    });
+    ExecuteOutcome::ok()
+}
+
+/// `%sandbox`: the containment layers the worker reported at start-up, plus the kernel's.
+pub async fn sandbox(svc: &Services, state: &mut State, sink: &OutputSink) -> ExecuteOutcome {
+    let report = match svc.worker(state).await {
+        Ok(w) => w.call("sandbox_report", json!({}), None, None).await,
+        Err(e) => return fail_cell(sink, &e.ename, e.evalue),
+    };
+    match report {
+        Ok(report) => {
+            let kernel = super::worker_client::kernel_layers(svc.settings.max_execution_timeout);
+            sink.send(Output::DisplayData {
+                data: crate::worker::sandbox::render(&report, &kernel),
+                metadata: json!({"llm_analytics": {"role": "sandbox"}}),
+                display_id: None,
+            });
+            ExecuteOutcome::ok()
+        }
+        Err(err) => {
+            let e = svc.worker_failure(state, err).await;
+            sink.error(e.clone());
+            ExecuteOutcome::error(e)
+        }
+    }
+}
+
+pub fn other(state: &mut State, name: &str, sink: &OutputSink) -> ExecuteOutcome {
+    match name {
+        "%help" | "%magics" => {
+            let mut text = String::from(
+                "Ask a question about your data in plain English, or use a magic:\n",
+            );
+            for (_, help) in magics::MAGICS {
+                text.push_str(&format!("  {help}\n"));
+            }
+            sink.send(Output::DisplayData {
+                data: json!({"text/plain": text}),
+                metadata: json!({}),
+                display_id: None,
+            });
+            ExecuteOutcome::ok()
+        }
+        "%datasets" => {
+            let text = if state.datasets.is_empty() {
+                "No datasets loaded. Use %load PATH.".to_string()
+            } else {
+                state
+                    .datasets
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| {
+                        let current = if i + 1 == state.datasets.len() {
+                            " (df)"
+                        } else {
+                            ""
+                        };
+                        format!(
+                            "{}{current}: {} rows × {} columns from {}",
+                            d.name,
+                            d.profile["rows"],
+                            d.profile["columns"].as_array().map_or(0, Vec::len),
+                            d.source.display()
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            sink.send(Output::DisplayData {
+                data: json!({"text/plain": text}),
+                metadata: json!({}),
+                display_id: None,
+            });
+            ExecuteOutcome::ok()
+        }
+        "%code" => match &state.last_code {
+            Some(code) => {
+                let mut out = ExecuteOutcome::ok();
+                out.payload.push(json!({"source": "set_next_input", "text": format!("%%python\n{code}"), "replace": false}));
+                sink.send(Output::DisplayData { data: json!({"text/plain": "The last generated code was put in a new %%python cell below."}), metadata: json!({}), display_id: None });
+                out
+            }
+            None => fail_cell(
+                sink,
+                "UsageError",
+                "No code has been generated yet: ask a question first.",
+            ),
+        },
+        "%%fresh" => fail_cell(
+            sink,
+            "UsageError",
+            "%%fresh needs a question on the lines below it, e.g.\n%%fresh\nWhat is the total revenue by category?\n                 It asks the model again instead of replaying a recorded answer.",
+        ),
+        other => {
+            let known: Vec<&str> = magics::MAGICS.iter().map(|(n, _)| *n).collect();
+            fail_cell(sink, "UsageError", format!("Unknown magic {other}. Available: {}. Anything else is asked as a question.", known.join(", ")))
+        }
+    }
+}
+
+fn escape(s: &str) -> String {
+    super::render::escape_html(s)
+}
+
+/// `%history` as an escaped HTML table plus plain text.
+fn history_table(rows: &[(String, ExchangeRecord)], with_data: bool) -> Value {
+    if rows.is_empty() {
+        return json!({"text/plain": "No questions asked yet in this session."});
+    }
+    let mut html = String::from("<table><thead><tr><th>#</th><th>when</th>");
+    if with_data {
+        html.push_str("<th>data</th>");
+    }
+    html.push_str("<th>question</th><th>code</th><th>result</th></tr></thead><tbody>");
+    let mut text = String::new();
+    for (i, (data, r)) in rows.iter().enumerate() {
+        let when = r.timestamp.format("%Y-%m-%d %H:%M").to_string();
+        let outcome = r
+            .error
+            .as_deref()
+            .map(|e| format!("error: {e}"))
+            .unwrap_or_else(|| r.result_summary.clone());
+        let replay = if r.replayed { " (replayed)" } else { "" };
+        html.push_str(&format!("<tr><td>{}</td><td>{when}</td>", i + 1));
+        if with_data {
+            html.push_str(&format!("<td>{}</td>", escape(data)));
+        }
+        html.push_str(&format!(
+            "<td>{}{replay}</td><td><pre>{}</pre></td><td>{}</td></tr>",
+            escape(&r.question),
+            escape(&r.code),
+            escape(&outcome)
+        ));
+        text.push_str(&format!(
+            "{}. [{when}] {}{replay}\n   -> {outcome}\n",
+            i + 1,
+            r.question
+        ));
+    }
+    html.push_str("</tbody></table>");
+    json!({"text/html": html, "text/plain": text})
+}

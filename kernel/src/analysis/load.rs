@@ -1,0 +1,152 @@
+//! `%load PATH [as NAME]`: parse the file to Arrow off the async loop (csv-ingest), hand it
+//! to the user worker (which profiles it), show the profile, and resume the notebook's
+//! session for that data.
+
+use super::magics;
+use super::services::Services;
+use super::session;
+use super::state::{Dataset, State};
+use crate::protocol::backend::{ErrorInfo, ExecuteOutcome, Output, OutputSink};
+use history_store::HistoryStore;
+use serde_json::json;
+use std::path::PathBuf;
+
+/// How long memory freed after a `%load` stays with the kernel for the next load.
+const MEMORY_RELEASE_DELAY: std::time::Duration = std::time::Duration::from_secs(5);
+
+pub async fn load(
+    svc: &Services,
+    state: &mut State,
+    path: &str,
+    name: Option<String>,
+    sink: &OutputSink,
+) -> ExecuteOutcome {
+    let fail = |e: ErrorInfo| {
+        sink.error(e.clone());
+        ExecuteOutcome::error(e)
+    };
+    if path.is_empty() {
+        return fail(ErrorInfo::new(
+            "UsageError",
+            "Usage: %load PATH [as NAME], e.g. %load sales.csv as sales",
+        ));
+    }
+    let expanded = if let Some(rest) = path.strip_prefix("~/") {
+        std::env::var("HOME")
+            .map(|h| PathBuf::from(h).join(rest))
+            .unwrap_or_else(|_| PathBuf::from(path))
+    } else {
+        PathBuf::from(path)
+    };
+    let name = name.unwrap_or_else(|| magics::dataset_name(path));
+    state.loads += 1;
+    let ipc_path = state
+        .scratch
+        .path()
+        .join(format!("{}-{}.arrow", state.loads, name));
+    let limits = csv_ingest::Limits {
+        max_upload_size: svc.settings.max_upload_size,
+        max_cells: svc.settings.max_dataframe_size,
+    };
+    let (src, out) = (expanded.clone(), ipc_path.clone());
+    // Parsing is CPU-bound (rayon threads); keep it off the async loop.
+    let started = std::time::Instant::now();
+    let parsed = tokio::task::spawn_blocking(move || {
+        let loaded = csv_ingest::load_to_arrow(&src, &out, &limits);
+        crate::alloc::release_after(MEMORY_RELEASE_DELAY);
+        let (table, _) = loaded?;
+        tracing::debug!(
+            "%load: parsed, Arrow file written at {:?}",
+            started.elapsed()
+        );
+        let fingerprint = session::content_fingerprint(table.content_hash, table.source_bytes);
+        let summary = (table.encoding, fingerprint, table.null_counts());
+        Ok::<_, csv_ingest::LoadError>((summary, table))
+    })
+    .await;
+    let ((encoding, fingerprint, null_counts), table) = match parsed {
+        Ok(Ok(enc)) => enc,
+        Ok(Err(e)) => return fail(ErrorInfo::new("LoadError", e.to_string())),
+        Err(e) => return fail(ErrorInfo::new("LoadError", format!("Loading failed: {e}"))),
+    };
+    let args = json!({"name": name, "ipc_path": ipc_path, "make_current": true,
+                      "source": expanded.display().to_string(), "null_counts": null_counts});
+    let called = match svc.worker(state).await {
+        Ok(w) => w.call("load_dataset", args, Some(sink), None).await,
+        Err(e) => return fail(e),
+    };
+    // The worker maps the Arrow file; the parsed table is only memory now. Free it once
+    // the worker is done (not competing with it for a core), off the cell's critical
+    // path; alloc.rs decides when the OS gets the memory back.
+    tokio::task::spawn_blocking(move || drop(table));
+    let profile = match called {
+        Ok(p) => p,
+        Err(err) => {
+            let _ = std::fs::remove_file(&ipc_path);
+            let e = svc.worker_failure(state, err).await;
+            return fail(e);
+        }
+    };
+    tracing::debug!(
+        "%load: worker has the frame and profile at {:?}",
+        started.elapsed()
+    );
+    let mut text = profile["text"].as_str().unwrap_or("").to_string();
+    if encoding == "latin-1" {
+        text.push_str("\n(The file is not UTF-8; it was read as Latin-1.)");
+    }
+    sink.send(Output::DisplayData {
+        data: json!({"text/html": profile["html"], "text/plain": text}),
+        metadata: json!({"llm_analytics": {"role": "profile", "dataset": name}}),
+        display_id: None,
+    });
+    // A dataset loaded again under its name: its old Arrow file is no longer needed
+    // (the worker's map of it stays valid until the old frame is gone). Unlinking a
+    // big tmpfs file frees its pages there and then, so do it off the critical path.
+    let stale: Vec<PathBuf> = state
+        .datasets
+        .iter()
+        .filter(|d| d.name == name)
+        .map(|d| d.ipc_path.clone())
+        .collect();
+    if !stale.is_empty() {
+        tokio::task::spawn_blocking(move || {
+            for path in stale {
+                let _ = std::fs::remove_file(path);
+            }
+        });
+    }
+    state.datasets.retain(|d| d.name != name);
+    state.datasets.push(Dataset {
+        name,
+        source: expanded,
+        ipc_path,
+        profile,
+        fingerprint,
+    });
+    state.data_version += 1;
+    resume_session(svc, state, sink).await;
+    // Warm a question worker now, while the user reads the profile and types.
+    svc.prepare_question_worker(state).await;
+    tracing::debug!("%load: session resumed at {:?}", started.elapsed());
+    ExecuteOutcome::ok()
+}
+
+/// The data changed: register the session and pick up its earlier exchanges, so
+/// follow-ups keep their context across kernel restarts.
+async fn resume_session(svc: &Services, state: &mut State, sink: &OutputSink) {
+    let info = session::session_info(&svc.notebook, &state.datasets);
+    let store = svc.store().await;
+    if let Err(e) = store.open_session(&info).await {
+        tracing::warn!("history: {e}");
+    }
+    if state.session_id.as_deref() != Some(info.session_id.as_str()) {
+        let recent = store
+            .recent(&info.session_id, svc.settings.max_conversation_history)
+            .await
+            .unwrap_or_default();
+        state.exchanges = session::latest_per_question(recent);
+        state.session_id = Some(info.session_id);
+    }
+    svc.show_store_warnings(&store, sink);
+}

@@ -1,0 +1,57 @@
+//! What a kernel session holds between cells: the loaded datasets, the workers, the
+//! exchanges, the parameters. Owned by the engine behind one lock; each cell gets `&mut State`.
+
+use super::worker_client::Worker;
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// A loaded dataset. The Arrow file is kept so a respawned worker gets the data back
+/// without parsing the CSV again.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub name: String,
+    pub source: PathBuf,
+    pub ipc_path: PathBuf,
+    pub profile: Value,
+    /// Content hash of the source file (replay keys, session identity).
+    pub fingerprint: String,
+}
+
+pub struct State {
+    /// The user's worker: `%%python`, `%load` profiles, completion. Never runs model code.
+    pub worker: Option<Worker>,
+    /// A question worker started ahead (Python imported, datasets loading), and the
+    /// `data_version` it was given.
+    pub(super) spare: Option<(Worker, u64)>,
+    /// Bumped by every `%load`, so a spare with older datasets is not used.
+    pub(super) data_version: u64,
+    pub datasets: Vec<Dataset>,
+    /// This session's exchanges, oldest first (restored from the store after a restart).
+    pub exchanges: Vec<history_store::ExchangeRecord>,
+    pub last_code: Option<String>,
+    /// Notebook + loaded data; None until something is loaded.
+    pub session_id: Option<String>,
+    /// The notebook's parameters (papermill), in the order first set.
+    pub parameters: Vec<code_guard::Parameter>,
+    pub(super) scratch: tempfile::TempDir,
+    pub(super) loads: u32,
+    pub(super) settings_warned: bool,
+}
+
+impl State {
+    pub fn new(worker: Option<Worker>, scratch: tempfile::TempDir) -> Self {
+        Self {
+            worker,
+            spare: None,
+            data_version: 0,
+            datasets: vec![],
+            exchanges: vec![],
+            last_code: None,
+            session_id: None,
+            parameters: vec![],
+            scratch,
+            loads: 0,
+            settings_warned: false,
+        }
+    }
+}
