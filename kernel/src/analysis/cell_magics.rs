@@ -73,7 +73,7 @@ pub async fn sandbox(svc: &Services, state: &mut State, sink: &OutputSink) -> Ex
     };
     match report {
         Ok(report) => {
-            let kernel = super::worker_client::kernel_layers(svc.settings.max_execution_timeout);
+            let kernel = super::worker_client::kernel_layers(&svc.settings);
             sink.send(Output::DisplayData {
                 data: crate::worker::sandbox::render(&report, &kernel),
                 metadata: json!({"llm_analytics": {"role": "sandbox"}}),

@@ -431,7 +431,7 @@ pub async fn eval_cell(svc: &Services, args: &str, sink: &OutputSink) -> Execute
         max_rounds: settings.max_repair_rounds,
         timeout: settings.max_execution_timeout,
         interrupt: &svc.interrupt,
-        validate: std::env::var(super::worker_client::SKIP_VALIDATION_ENV).as_deref() != Ok("1"),
+        validate: !settings.skip_validation,
         preface: vec![],
     };
     sink.stream(

@@ -10,6 +10,7 @@ use super::render::fail_cell as fail;
 use super::render::{self, markdown_text, model_markdown, role as role_metadata};
 use super::services::Services;
 use super::session;
+use super::settings::Settings;
 use super::solve::{self, DataInfo, Held, Ledger, Ran, Runner, Solved, Solver, Unsolved};
 use super::state::State;
 use super::worker_client::CallError;
@@ -107,12 +108,8 @@ async fn run_code(
     }
 }
 
-fn validator_on() -> bool {
-    std::env::var(super::worker_client::SKIP_VALIDATION_ENV).as_deref() != Ok("1")
-}
-
-fn validate(code: &str) -> Result<(), code_guard::Rejection> {
-    if !validator_on() {
+fn validate(settings: &Settings, code: &str) -> Result<(), code_guard::Rejection> {
+    if settings.skip_validation {
         tracing::error!(
             "LLM_ANALYTICS_UNSAFE_SKIP_VALIDATION=1: generated code runs WITHOUT the AST check"
         );
@@ -319,16 +316,6 @@ fn missing_key_message(svc: &Services) -> String {
     )
 }
 
-fn replay_enabled() -> bool {
-    !matches!(
-        std::env::var("LLM_ANALYTICS_REPLAY")
-            .as_deref()
-            .map(str::to_ascii_lowercase)
-            .as_deref(),
-        Ok("0" | "off" | "false" | "no")
-    )
-}
-
 /// What every exchange record shares, whichever path produced it.
 struct Key<'a> {
     question: &'a str,
@@ -348,7 +335,7 @@ async fn replay(
     count: u32,
     sink: &OutputSink,
 ) -> ExecuteOutcome {
-    if let Err(r) = validate(&rec.code) {
+    if let Err(r) = validate(&svc.settings, &rec.code) {
         return fail(sink, "ValidationError", format!("The recorded answer's code failed validation: {} [rule: {}]. Use %%fresh to ask the model.", r.message, r.rule));
     }
     let when = rec.timestamp.format("%Y-%m-%d");
@@ -472,7 +459,7 @@ pub async fn ask(
     svc.show_store_warnings(&store, sink);
     // Why the model is asked although a recorded answer exists (shown with the code).
     let mut preface = vec![];
-    if !fresh && replay_enabled() {
+    if !fresh && settings.replay {
         if let Ok(Some(rec)) = store
             .find_replay(question, &key.fingerprint, &key.context_key)
             .await
@@ -524,7 +511,7 @@ pub async fn ask(
         max_rounds: settings.max_repair_rounds,
         timeout: settings.max_execution_timeout,
         interrupt: &svc.interrupt,
-        validate: validator_on(),
+        validate: !settings.skip_validation,
         preface,
     };
     let mut runner = QuestionRunner { svc, state, count };

@@ -32,11 +32,18 @@ pub struct Settings {
     pub max_interpretation_tokens: u32,
     /// Where the embedded history store and input history live.
     pub data_dir: PathBuf,
+    /// `LLM_ANALYTICS_UNSAFE_SKIP_VALIDATION=1`: generated code is not validated (the sandbox
+    /// alone contains it). For the escape tests only.
+    pub skip_validation: bool,
+    /// Recorded answers replay (`LLM_ANALYTICS_REPLAY=0|off|false|no` turns it off).
+    pub replay: bool,
     /// Problems found while reading settings, shown once to the user.
     pub warnings: Vec<String>,
 }
 
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+/// Turns the AST validator off (escape tests of the sandbox alone).
+pub const SKIP_VALIDATION_ENV: &str = "LLM_ANALYTICS_UNSAFE_SKIP_VALIDATION";
 
 /// Reads settings through a lookup function so tests need not touch the process env.
 struct Reader<'a> {
@@ -141,6 +148,13 @@ impl Settings {
                 .string("DATABASE_NAME")
                 .unwrap_or_else(|| "llm_analytics".into()),
             data_dir,
+            skip_validation: r.string(SKIP_VALIDATION_ENV).as_deref() == Some("1"),
+            replay: !matches!(
+                r.string("LLM_ANALYTICS_REPLAY")
+                    .map(|v| v.to_ascii_lowercase())
+                    .as_deref(),
+                Some("0" | "off" | "false" | "no")
+            ),
             warnings: vec![],
         };
         Settings {

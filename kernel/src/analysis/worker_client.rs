@@ -528,7 +528,7 @@ impl Worker {
 }
 
 /// Disables the AST check of generated code (and only that); the sandbox stays on.
-pub const SKIP_VALIDATION_ENV: &str = "LLM_ANALYTICS_UNSAFE_SKIP_VALIDATION";
+pub use super::settings::SKIP_VALIDATION_ENV;
 
 /// A fresh private directory for one worker process, with the matplotlib font cache copied in
 /// so the worker does not rebuild it (it cannot run `fc-list` anyway).
@@ -750,8 +750,9 @@ fn log_sandbox_once(report: &Value) {
 }
 
 /// The kernel's own containment facts, for `%sandbox`.
-pub fn kernel_layers(question_timeout: Duration) -> Vec<(String, bool, String)> {
-    let validator_on = std::env::var(SKIP_VALIDATION_ENV).as_deref() != Ok("1");
+pub fn kernel_layers(settings: &super::settings::Settings) -> Vec<(String, bool, String)> {
+    let question_timeout = settings.max_execution_timeout;
+    let validator_on = !settings.skip_validation;
     // SAFETY: prctl(PR_GET_DUMPABLE) has no arguments to get wrong.
     let dumpable = unsafe { libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0) };
     vec![
