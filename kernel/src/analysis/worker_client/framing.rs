@@ -1,0 +1,207 @@
+//! The worker's side of the pipe as the kernel reads it: JSON lines, each at most
+//! MAX_LINE_BYTES (longer ones are skipped, never buffered), parsed into typed events; and
+//! its stderr, forwarded up to a cap.
+
+use super::*;
+
+#[derive(Debug)]
+pub(super) enum Event {
+    Output(Output),
+    Ready(Value),
+    Fatal(String),
+    /// A line longer than MAX_LINE_BYTES was dropped.
+    Oversized,
+    Reply {
+        id: u64,
+        ok: bool,
+        value: Value,
+        error: String,
+        interrupted: bool,
+    },
+}
+
+/// A message's kind, for the error that ends a question worker.
+pub(super) fn event_kind(ev: &Event) -> &'static str {
+    match ev {
+        Event::Output(_) => "output",
+        Event::Ready(_) => "ready",
+        Event::Fatal(_) => "fatal",
+        Event::Oversized => "oversized",
+        Event::Reply { .. } => "reply",
+    }
+}
+
+pub(super) fn parse_event(line: &str) -> Option<Event> {
+    let v: Value = serde_json::from_str(line).ok()?;
+    let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let data = || v.get("data").cloned().unwrap_or_else(|| json!({}));
+    let metadata = || v.get("metadata").cloned().unwrap_or_else(|| json!({}));
+    let display_id = v
+        .pointer("/transient/display_id")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    Some(match v.get("event")?.as_str()? {
+        "stream" => Event::Output(Output::Stream {
+            name: s("name"),
+            text: s("text"),
+        }),
+        "display_data" => Event::Output(Output::DisplayData {
+            data: data(),
+            metadata: metadata(),
+            display_id,
+        }),
+        "update_display_data" => Event::Output(Output::UpdateDisplayData {
+            data: data(),
+            metadata: metadata(),
+            display_id: display_id.unwrap_or_default(),
+        }),
+        "execute_result" => Event::Output(Output::ExecuteResult {
+            data: data(),
+            metadata: metadata(),
+        }),
+        "clear_output" => Event::Output(Output::ClearOutput {
+            wait: v.get("wait").and_then(Value::as_bool).unwrap_or(false),
+        }),
+        "error" => Event::Output(Output::Error(ErrorInfo {
+            ename: s("ename"),
+            evalue: s("evalue"),
+            traceback: v
+                .get("traceback")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })),
+        "ready" => Event::Ready(v.get("sandbox").cloned().unwrap_or(Value::Null)),
+        "fatal" => Event::Fatal(format!("{}\n{}", s("message"), s("traceback"))),
+        "reply" => Event::Reply {
+            id: v.get("id").and_then(Value::as_u64).unwrap_or(0),
+            ok: v.get("ok").and_then(Value::as_bool).unwrap_or(false),
+            value: v.get("value").cloned().unwrap_or(Value::Null),
+            error: s("error"),
+            interrupted: v
+                .get("interrupted")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        },
+        _ => return None,
+    })
+}
+
+/// Copy the worker's stderr to ours, up to MAX_STDERR_BYTES per worker, then drain it.
+pub(super) async fn forward_stderr(mut stderr: tokio::process::ChildStderr) {
+    let mut buf = vec![0u8; 64 << 10];
+    let mut forwarded = 0usize;
+    let mut out = tokio::io::stderr();
+    loop {
+        let n = match stderr.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if forwarded < MAX_STDERR_BYTES {
+            let take = n.min(MAX_STDERR_BYTES - forwarded);
+            let _ = out.write_all(&buf[..take]).await;
+            forwarded += n;
+            if forwarded >= MAX_STDERR_BYTES {
+                let note = format!(
+                    "\n[llm-analytics: worker stderr truncated after {} MB]\n",
+                    MAX_STDERR_BYTES >> 20
+                );
+                let _ = out.write_all(note.as_bytes()).await;
+            }
+        }
+    }
+}
+
+/// Read one line (without its newline) into `line`, keeping at most `max` bytes.
+/// `Some(true)`: a complete line; `Some(false)`: a longer line was skipped; `None`: end of input.
+pub(super) async fn read_line_capped<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    line: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<Option<bool>> {
+    line.clear();
+    let mut overflow = false;
+    let mut any = false;
+    loop {
+        let available = reader.fill_buf().await?;
+        if available.is_empty() {
+            return Ok(any.then_some(!overflow));
+        }
+        any = true;
+        let (chunk, used, done) = match available.iter().position(|&b| b == b'\n') {
+            Some(i) => (&available[..i], i + 1, true),
+            None => (available, available.len(), false),
+        };
+        if !overflow {
+            if line.len() + chunk.len() <= max {
+                line.extend_from_slice(chunk);
+            } else {
+                overflow = true;
+                line.clear();
+                line.shrink_to(64 << 10);
+            }
+        }
+        reader.consume(used);
+        if done {
+            return Ok(Some(!overflow));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_parse() {
+        let ev = parse_event(r#"{"event":"stream","name":"stdout","text":"hi\n"}"#).unwrap();
+        assert!(matches!(ev, Event::Output(Output::Stream { ref text, .. }) if text == "hi\n"));
+        let ev = parse_event(r#"{"event":"reply","id":3,"ok":true,"value":{"a":1}}"#).unwrap();
+        assert!(matches!(
+            ev,
+            Event::Reply {
+                id: 3,
+                ok: true,
+                ..
+            }
+        ));
+        let ev = parse_event(
+            r#"{"event":"display_data","data":{"text/plain":"x"},"metadata":{},"transient":{"display_id":"d1"}}"#,
+        )
+        .unwrap();
+        assert!(
+            matches!(ev, Event::Output(Output::DisplayData { display_id: Some(ref d), .. }) if d == "d1")
+        );
+        assert!(parse_event("not json").is_none());
+        assert!(parse_event(r#"{"event":"mystery"}"#).is_none());
+    }
+
+    #[tokio::test]
+    async fn long_lines_are_skipped_not_buffered() {
+        let data = format!("{}\nshort\n{}", "x".repeat(100), "tail-without-newline");
+        let mut reader = BufReader::with_capacity(16, data.as_bytes());
+        let mut line = Vec::new();
+        assert_eq!(
+            read_line_capped(&mut reader, &mut line, 10).await.unwrap(),
+            Some(false)
+        );
+        assert_eq!(
+            read_line_capped(&mut reader, &mut line, 10).await.unwrap(),
+            Some(true)
+        );
+        assert_eq!(line, b"short");
+        assert_eq!(
+            read_line_capped(&mut reader, &mut line, 100).await.unwrap(),
+            Some(true)
+        );
+        assert_eq!(line, b"tail-without-newline");
+        assert_eq!(
+            read_line_capped(&mut reader, &mut line, 100).await.unwrap(),
+            None
+        );
+    }
+}
