@@ -6,6 +6,7 @@ use super::render::fail_cell;
 use super::services::Services;
 use super::session;
 use super::state::State;
+use super::worker_client::Request;
 use crate::protocol::backend::{ExecuteOutcome, Output, OutputSink};
 use history_store::{ExchangeRecord, HistoryStore};
 use serde_json::{json, Value};
@@ -68,7 +69,7 @@ pub async fn history(
 /// `%sandbox`: the containment layers the worker reported at start-up, plus the kernel's.
 pub async fn sandbox(svc: &Services, state: &mut State, sink: &OutputSink) -> ExecuteOutcome {
     let report = match svc.worker(state).await {
-        Ok(w) => w.call("sandbox_report", json!({}), None, None).await,
+        Ok(w) => w.call(Request::SandboxReport {}, None, None).await,
         Err(e) => return fail_cell(sink, &e.ename, e.evalue),
     };
     match report {

@@ -12,7 +12,7 @@ use super::scratch;
 use super::services::Services;
 use super::settings::Settings;
 use super::state::State;
-use super::worker_client::{InterruptHandle, Role, Worker};
+use super::worker_client::{InterruptHandle, Request, Role, Worker};
 use crate::protocol::backend::{
     Backend, Completion, ErrorInfo, ExecuteOutcome, ExecuteRequest, Inspection, IsComplete,
     OutputSink,
@@ -66,12 +66,7 @@ impl Engine {
         let exprs = Value::Object(req.user_expressions.clone());
         let evaluated = match self.svc.worker(state).await {
             Ok(w) => w
-                .call(
-                    "user_expressions",
-                    json!({"expressions": exprs}),
-                    None,
-                    None,
-                )
+                .call(Request::UserExpressions { expressions: exprs }, None, None)
                 .await
                 .ok(),
             Err(_) => None,
@@ -90,9 +85,12 @@ impl Engine {
         count: u32,
         sink: &OutputSink,
     ) -> ExecuteOutcome {
-        let args = json!({"code": code, "execution_count": count});
+        let request = Request::RunCell {
+            code: code.to_string(),
+            execution_count: count,
+        };
         let result = match self.svc.worker(state).await {
-            Ok(w) => w.call("run_cell", args, Some(sink), None).await,
+            Ok(w) => w.call(request, Some(sink), None).await,
             Err(e) => {
                 sink.error(e.clone());
                 return ExecuteOutcome::error(e);
@@ -228,8 +226,10 @@ impl Backend for Engine {
         let reply = match self.svc.worker(&mut state).await {
             Ok(w) => w
                 .call(
-                    "complete",
-                    json!({"code": python, "cursor_pos": py_pos}),
+                    Request::Complete {
+                        code: python,
+                        cursor_pos: py_pos,
+                    },
                     None,
                     None,
                 )
@@ -279,8 +279,11 @@ impl Backend for Engine {
         let reply = match self.svc.worker(&mut state).await {
             Ok(w) => w
                 .call(
-                    "inspect",
-                    json!({"code": python, "cursor_pos": pos, "detail_level": detail_level}),
+                    Request::Inspect {
+                        code: python,
+                        cursor_pos: pos,
+                        detail_level,
+                    },
                     None,
                     None,
                 )
@@ -303,7 +306,7 @@ impl Backend for Engine {
                 let mut state = self.state.lock().await;
                 let reply = match self.svc.worker(&mut state).await {
                     Ok(w) => w
-                        .call("is_complete", json!({"code": body}), None, None)
+                        .call(Request::IsComplete { code: body }, None, None)
                         .await
                         .ok(),
                     Err(_) => None,

@@ -12,6 +12,7 @@ use super::render::fail_cell;
 use super::services::Services;
 use super::solve::{DataInfo, Held, Ledger, Ran, Runner, Solver};
 use super::state::Dataset;
+use super::worker_client::Request;
 use crate::protocol::backend::{ErrorInfo, ExecuteOutcome, Output, OutputSink};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -275,10 +276,12 @@ impl Runner for EvalRunner<'_> {
         let held = Held::default();
         let sink = held.sink();
         let deadline = tokio::time::Instant::now() + self.timeout;
-        let args = serde_json::json!({"code": code, "execution_count": 0, "variables": ""});
-        let outcome = worker
-            .call("run_question", args, Some(&sink), Some(deadline))
-            .await;
+        let request = Request::RunQuestion {
+            code: code.to_string(),
+            execution_count: 0,
+            variables: String::new(),
+        };
+        let outcome = worker.call(request, Some(&sink), Some(deadline)).await;
         worker.kill().await;
         let outputs = held.take();
         match outcome {
@@ -379,13 +382,18 @@ async fn load_table(svc: &Services, path: &Path, n: usize) -> Result<Dataset, St
             .map_err(|e| e.to_string())?;
     let (table, _) = parsed;
     let fingerprint = super::session::content_fingerprint(table.content_hash, table.source_bytes);
-    let args = json!({"name": name, "ipc_path": ipc_path, "make_current": true,
-                      "source": path.display().to_string(), "null_counts": table.null_counts()});
+    let request = Request::LoadDataset {
+        name: name.clone(),
+        ipc_path: ipc_path.clone(),
+        make_current: true,
+        source: path.display().to_string(),
+        null_counts: json!(table.null_counts()),
+    };
     let mut worker = svc
         .start_question_worker(&[])
         .await
         .ok_or("could not start Python")?;
-    let profile = worker.call("load_dataset", args, None, None).await;
+    let profile = worker.call(request, None, None).await;
     worker.kill().await;
     let profile = profile.map_err(|e| format!("{e:?}"))?;
     Ok(Dataset {

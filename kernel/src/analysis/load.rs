@@ -6,6 +6,7 @@ use super::magics;
 use super::services::Services;
 use super::session;
 use super::state::{Dataset, State};
+use super::worker_client::Request;
 use crate::protocol::backend::{ErrorInfo, ExecuteOutcome, Output, OutputSink};
 use history_store::HistoryStore;
 use serde_json::json;
@@ -69,10 +70,15 @@ pub async fn load(
         Ok(Err(e)) => return fail(ErrorInfo::new("LoadError", e.to_string())),
         Err(e) => return fail(ErrorInfo::new("LoadError", format!("Loading failed: {e}"))),
     };
-    let args = json!({"name": name, "ipc_path": ipc_path, "make_current": true,
-                      "source": expanded.display().to_string(), "null_counts": null_counts});
+    let request = Request::LoadDataset {
+        name: name.clone(),
+        ipc_path: ipc_path.clone(),
+        make_current: true,
+        source: expanded.display().to_string(),
+        null_counts: json!(null_counts),
+    };
     let called = match svc.worker(state).await {
-        Ok(w) => w.call("load_dataset", args, Some(sink), None).await,
+        Ok(w) => w.call(request, Some(sink), None).await,
         Err(e) => return fail(e),
     };
     // The worker maps the Arrow file; the parsed table is only memory now. Free it once

@@ -13,7 +13,7 @@ use super::session;
 use super::settings::Settings;
 use super::solve::{self, DataInfo, Held, Ledger, Ran, Runner, Solved, Solver, Unsolved};
 use super::state::State;
-use super::worker_client::CallError;
+use super::worker_client::{CallError, Request};
 use crate::protocol::backend::{ErrorInfo, ExecuteOutcome, Output, OutputSink};
 use history_store::{ExchangeRecord, HistoryStore, Usage};
 use serde_json::{json, Value};
@@ -64,10 +64,12 @@ async fn run_code(
         Err(e) => return Run::Fatal(e),
     };
     let deadline = tokio::time::Instant::now() + timeout;
-    let args = json!({"code": code, "execution_count": count, "variables": variables});
-    let outcome = worker
-        .call("run_question", args, Some(sink), Some(deadline))
-        .await;
+    let request = Request::RunQuestion {
+        code: code.to_string(),
+        execution_count: count,
+        variables,
+    };
+    let outcome = worker.call(request, Some(sink), Some(deadline)).await;
     worker.kill().await;
     // The next question (or replay) starts with a warm worker.
     svc.prepare_question_worker(state).await;

@@ -5,10 +5,9 @@
 use super::session;
 use super::settings::Settings;
 use super::state::{Dataset, State};
-use super::worker_client::{CallError, InterruptHandle, Role, Worker};
+use super::worker_client::{CallError, InterruptHandle, Request, Role, Worker};
 use crate::protocol::backend::{ErrorInfo, OutputSink};
 use history_store::{ExchangeRecord, HistoryStore, ResilientStore, StoreConfig};
-use serde_json::json;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
@@ -151,18 +150,8 @@ impl Services {
         let w = state.worker.as_mut().expect("worker just set");
         if !w.is_configured() {
             let setup = async {
-                w.call(
-                    "configure",
-                    json!({"settings": self.settings.worker_config()}),
-                    None,
-                    None,
-                )
-                .await?;
-                let n = state.datasets.len();
-                for (i, d) in state.datasets.iter().enumerate() {
-                    let args = json!({"name": d.name, "ipc_path": d.ipc_path,
-                                      "make_current": i + 1 == n});
-                    w.call("restore_dataset", args, None, None).await?;
+                for request in setup_requests(&self.settings, &state.datasets) {
+                    w.call(request, None, None).await?;
                 }
                 Ok::<(), CallError>(())
             };
@@ -208,18 +197,7 @@ impl Services {
                 return None;
             }
         };
-        let mut setup = vec![(
-            "configure",
-            json!({"settings": self.settings.worker_config()}),
-        )];
-        let n = datasets.len();
-        for (i, d) in datasets.iter().enumerate() {
-            setup.push((
-                "restore_dataset",
-                json!({"name": d.name, "ipc_path": d.ipc_path, "make_current": i + 1 == n}),
-            ));
-        }
-        match w.preload(setup).await {
+        match w.preload(setup_requests(&self.settings, datasets)).await {
             Ok(()) => Some(w),
             Err(e) => {
                 tracing::error!("question worker failed to start: {e:?}");
@@ -254,7 +232,7 @@ impl Services {
         let Ok(w) = self.worker(state).await else {
             return String::new();
         };
-        match w.call("export_variables", json!({}), None, None).await {
+        match w.call(Request::ExportVariables {}, None, None).await {
             Ok(v) => v["variables"].as_str().unwrap_or("").to_string(),
             Err(e) => {
                 tracing::warn!("could not pass the user's variables to the question: {e:?}");
@@ -318,4 +296,23 @@ impl Services {
             }
         }
     }
+}
+
+/// A worker's set-up: the settings, then every dataset (the last one bound as `df`).
+fn setup_requests(settings: &Settings, datasets: &[Dataset]) -> Vec<Request> {
+    let n = datasets.len();
+    std::iter::once(Request::Configure {
+        settings: settings.worker_config(),
+    })
+    .chain(
+        datasets
+            .iter()
+            .enumerate()
+            .map(|(i, d)| Request::RestoreDataset {
+                name: d.name.clone(),
+                ipc_path: d.ipc_path.clone(),
+                make_current: i + 1 == n,
+            }),
+    )
+    .collect()
 }

@@ -7,6 +7,22 @@ import traceback
 import _llm_channel
 
 _runtime = None
+# The requests the kernel may make (kernel: analysis/worker_client/request.rs, kept equal by a
+# test). Nothing else in the runtime is callable from the pipe.
+OPS = (
+    "configure",
+    "run_cell",
+    "user_expressions",
+    "complete",
+    "inspect",
+    "is_complete",
+    "load_dataset",
+    "restore_dataset",
+    "export_variables",
+    "run_question",
+    "sandbox_report",
+)
+_ops = {}
 
 
 def _finite(obj):
@@ -32,13 +48,14 @@ def _emit(kind, payload):
 
 
 def start():
-    global _runtime
+    global _runtime, _ops
     # pyo3 starts Python with signal handling off; we want SIGINT -> KeyboardInterrupt.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     import llm_runtime
 
     llm_runtime.init(_emit)
     _runtime = llm_runtime
+    _ops = {name: getattr(llm_runtime, name) for name in OPS}
     import sys
 
     _emit("ready", {"python": sys.version.split()[0], "sandbox": llm_runtime.sandbox_report()})
@@ -61,7 +78,9 @@ def _dispatch(line):
     try:
         req = json.loads(line)
         req_id = req.get("id")
-        fn = getattr(_runtime, req["op"])
+        fn = _ops.get(req.get("op"))
+        if fn is None:
+            raise ValueError(f"unknown request {req.get('op')!r}")
         value = fn(**(req.get("args") or {}))
         return _dumps({"event": "reply", "id": req_id, "ok": True, "value": value})
     except KeyboardInterrupt:

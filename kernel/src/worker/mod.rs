@@ -1,6 +1,7 @@
 //! Worker mode: the same binary, started by the kernel, embedding CPython through pyo3.
 //!
-//! Protocol (JSON lines): the kernel writes `{"id", "op", "args"}` requests on our stdin; we
+//! Protocol (JSON lines): the kernel writes `{"id", "op", "args"}` requests (the typed
+//! `worker_client::Request`; bootstrap.py's `OPS` table is the only way in) on our stdin; we
 //! write events (`{"event": "stream", ...}`) and one `{"event": "reply", "id", ...}` per request
 //! on the original stdout. Python's own fd 1 is pointed at stderr so stray C-level prints can
 //! never corrupt the protocol stream. Python code runs on this main thread, so SIGINT from the

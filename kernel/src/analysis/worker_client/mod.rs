@@ -22,6 +22,7 @@ mod environment;
 mod framing;
 mod output_policy;
 mod report;
+mod request;
 
 use crate::limits::{MAX_CALL_OUTPUT_BYTES, MAX_LINE_BYTES, MAX_QUESTION_OUTPUT_BYTES};
 use crate::protocol::backend::{ErrorInfo, Output, OutputSink};
@@ -41,6 +42,7 @@ use framing::{event_kind, forward_stderr, parse_event, read_line_capped, Event};
 use output_policy::html_is_safe;
 use output_policy::{output_size, untrusted_output};
 pub use report::kernel_layers;
+pub use request::Request;
 
 /// How long Python gets to honour an interrupt before the worker is killed.
 pub const INTERRUPT_GRACE: Duration = Duration::from_secs(3);
@@ -250,10 +252,10 @@ impl Worker {
     }
 
     /// Write one request; its reply is collected by `collect`.
-    async fn send(&mut self, op: &str, args: Value) -> Result<u64, CallError> {
+    async fn send(&mut self, request: &Request) -> Result<u64, CallError> {
         let id = self.next_id;
         self.next_id += 1;
-        let line = json!({"id": id, "op": op, "args": args}).to_string() + "\n";
+        let line = request.line(id);
         if self.stdin.write_all(line.as_bytes()).await.is_err() {
             return Err(CallError::Died(self.exit_description().await));
         }
@@ -263,9 +265,9 @@ impl Worker {
 
     /// Send a question worker's set-up requests now, while Python is still importing; their
     /// replies are checked by `finish_preload` when the worker is taken into use.
-    pub async fn preload(&mut self, requests: Vec<(&str, Value)>) -> Result<(), CallError> {
-        for (op, args) in requests {
-            let id = self.send(op, args).await?;
+    pub async fn preload(&mut self, requests: Vec<Request>) -> Result<(), CallError> {
+        for request in requests {
+            let id = self.send(&request).await?;
             self.pending.push_back(id);
         }
         Ok(())
@@ -284,8 +286,7 @@ impl Worker {
     /// Call a runtime function. Outputs stream to `sink`; `deadline` bounds the whole call.
     pub async fn call(
         &mut self,
-        op: &str,
-        args: Value,
+        request: Request,
         sink: Option<&OutputSink>,
         deadline: Option<Instant>,
     ) -> Result<Value, CallError> {
@@ -294,7 +295,7 @@ impl Worker {
         }
         self.wait_ready().await?;
         self.discard_stale()?;
-        let id = self.send(op, args).await?;
+        let id = self.send(&request).await?;
         self.interrupt.busy.store(true, Ordering::SeqCst);
         let result = self.collect(id, sink, deadline).await;
         self.interrupt.busy.store(false, Ordering::SeqCst);
@@ -317,7 +318,7 @@ impl Worker {
                 self.restart().await;
                 Ok(value)
             }
-            Ok(mut value) if op == "load_dataset" => {
+            Ok(mut value) if matches!(request, Request::LoadDataset { .. }) => {
                 // The profile's HTML is built from the data: it must be escaped table markup.
                 if let Some(html) = value.get("html").and_then(Value::as_str) {
                     if !html_is_safe(html) {
@@ -473,6 +474,14 @@ mod tests {
 
     const READY: &str = r#"echo '{"event":"ready","sandbox":null}'"#;
 
+    fn run_question() -> Request {
+        Request::RunQuestion {
+            code: String::new(),
+            execution_count: 0,
+            variables: String::new(),
+        }
+    }
+
     async fn question_worker(script: &str) -> (tempfile::TempDir, Worker) {
         let (dir, exe) = fake_worker(script);
         let mut w = Worker::spawn(
@@ -482,7 +491,11 @@ mod tests {
             Role::Question,
         )
         .unwrap();
-        w.preload(vec![("configure", json!({}))]).await.unwrap();
+        w.preload(vec![Request::Configure {
+            settings: json!({}),
+        }])
+        .await
+        .unwrap();
         (dir, w)
     }
 
@@ -493,7 +506,7 @@ mod tests {
              read b\necho '{{\"event\":\"reply\",\"id\":7,\"ok\":true,\"value\":{{\"status\":\"ok\"}}}}'\nsleep 30"
         );
         let (_dir, mut w) = question_worker(&script).await;
-        let got = w.call("run_question", json!({}), None, None).await;
+        let got = w.call(run_question(), None, None).await;
         assert!(
             matches!(&got, Err(CallError::Protocol(why)) if why.contains("request 7")),
             "{got:?}"
@@ -509,7 +522,7 @@ mod tests {
         let (_dir, mut w) = question_worker(&script).await;
         w.finish_preload().await.unwrap();
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let got = w.call("run_question", json!({}), None, None).await;
+        let got = w.call(run_question(), None, None).await;
         assert!(
             matches!(&got, Err(CallError::Protocol(why)) if why.contains("no request was running")),
             "{got:?}"
@@ -525,9 +538,7 @@ mod tests {
         let (_dir, mut w) = question_worker(&script).await;
         let started = Instant::now();
         let deadline = Instant::now() + Duration::from_millis(500);
-        let got = w
-            .call("run_question", json!({}), None, Some(deadline))
-            .await;
+        let got = w.call(run_question(), None, Some(deadline)).await;
         assert!(matches!(got, Err(CallError::Timeout)), "{got:?}");
         assert!(started.elapsed() < Duration::from_secs(5));
     }

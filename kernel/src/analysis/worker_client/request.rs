@@ -1,0 +1,120 @@
+//! What the kernel may ask a worker, as one typed enum: the wire form is
+//! `{"id": N, "op": "<snake_case name>", "args": {...}}`, and the worker's op table
+//! (worker/bootstrap.py) lists exactly these names.
+
+use serde::Serialize;
+use serde_json::Value;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "op", content = "args", rename_all = "snake_case")]
+pub enum Request {
+    /// The design document's limits and sample sizes (Settings::worker_config).
+    Configure {
+        settings: Value,
+    },
+    /// A `%%python` cell in the user namespace.
+    RunCell {
+        code: String,
+        execution_count: u32,
+    },
+    UserExpressions {
+        expressions: Value,
+    },
+    Complete {
+        code: String,
+        cursor_pos: usize,
+    },
+    Inspect {
+        code: String,
+        cursor_pos: usize,
+        detail_level: u8,
+    },
+    IsComplete {
+        code: String,
+    },
+    /// A freshly parsed Arrow file: bind it, profile it.
+    LoadDataset {
+        name: String,
+        ipc_path: PathBuf,
+        make_current: bool,
+        source: String,
+        null_counts: Value,
+    },
+    /// An Arrow file loaded before (respawn, question worker): bind it, no profile.
+    RestoreDataset {
+        name: String,
+        ipc_path: PathBuf,
+        make_current: bool,
+    },
+    /// The user's variables as one pickle, for a question worker.
+    ExportVariables {},
+    /// One attempt of model-written code, in a question worker.
+    RunQuestion {
+        code: String,
+        execution_count: u32,
+        variables: String,
+    },
+    SandboxReport {},
+}
+
+impl Request {
+    /// The wire line for request `id`.
+    pub fn line(&self, id: u64) -> String {
+        let mut v = serde_json::to_value(self).expect("requests serialize");
+        v["id"] = id.into();
+        v.to_string() + "\n"
+    }
+
+    /// Every op name, for the worker's table (kept equal by a test).
+    #[cfg(test)]
+    pub const OPS: &'static [&'static str] = &[
+        "configure",
+        "run_cell",
+        "user_expressions",
+        "complete",
+        "inspect",
+        "is_complete",
+        "load_dataset",
+        "restore_dataset",
+        "export_variables",
+        "run_question",
+        "sandbox_report",
+    ];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn wire_form() {
+        let line = Request::RunCell {
+            code: "1 + 1".into(),
+            execution_count: 3,
+        }
+        .line(7);
+        let v: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(
+            v,
+            json!({"id": 7, "op": "run_cell", "args": {"code": "1 + 1", "execution_count": 3}})
+        );
+        let v: Value = serde_json::from_str(&Request::ExportVariables {}.line(1)).unwrap();
+        assert_eq!(v["args"], json!({}));
+    }
+
+    #[test]
+    fn the_worker_table_lists_every_op_and_no_other() {
+        let bootstrap = include_str!("../../worker/bootstrap.py");
+        let start = bootstrap
+            .find("OPS = (")
+            .expect("bootstrap.py has an OPS table");
+        let table = &bootstrap[start..start + bootstrap[start..].find(')').unwrap()];
+        let mut listed: Vec<&str> = table.split('"').skip(1).step_by(2).collect();
+        let mut ours = Request::OPS.to_vec();
+        listed.sort_unstable();
+        ours.sort_unstable();
+        assert_eq!(listed, ours);
+    }
+}
