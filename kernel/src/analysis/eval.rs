@@ -432,7 +432,7 @@ pub async fn eval_cell(svc: &Services, args: &str, sink: &OutputSink) -> Execute
     };
     let quiet = OutputSink::new(|_| {});
     let solver = Solver {
-        llm: &llm,
+        llm: llm.as_ref(),
         sink: &quiet,
         temperature: settings.code_temperature,
         max_tokens: settings.max_code_tokens,

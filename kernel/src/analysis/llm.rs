@@ -34,6 +34,35 @@ pub struct Reply {
 #[error("{0}")]
 pub struct LlmError(pub String);
 
+/// What the question flow needs of a chat model: one streamed completion. `LlmClient` is the
+/// real one; Rust tests of the flow script one (solve.rs).
+#[async_trait::async_trait]
+pub trait CodeModel: Send + Sync {
+    async fn complete(
+        &self,
+        system: &str,
+        user: &str,
+        temperature: f32,
+        max_tokens: u32,
+        on_delta: &mut (dyn for<'t> FnMut(&'t str) + Send),
+    ) -> Result<Reply, LlmError>;
+}
+
+#[async_trait::async_trait]
+impl CodeModel for LlmClient {
+    async fn complete(
+        &self,
+        system: &str,
+        user: &str,
+        temperature: f32,
+        max_tokens: u32,
+        on_delta: &mut (dyn for<'t> FnMut(&'t str) + Send),
+    ) -> Result<Reply, LlmError> {
+        self.stream(system, user, temperature, max_tokens, |text| on_delta(text))
+            .await
+    }
+}
+
 pub struct LlmClient {
     client: Client<OpenAIConfig>,
     model: String,

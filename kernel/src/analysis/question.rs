@@ -506,7 +506,7 @@ pub async fn ask(
     let base = prompt::code_prompt(&datasets, &state.parameters, question, &context);
     let mut ledger = Ledger::default();
     let solver = Solver {
-        llm: &llm,
+        llm: llm.as_ref(),
         sink,
         temperature: settings.code_temperature,
         max_tokens: settings.max_code_tokens,

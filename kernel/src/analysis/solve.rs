@@ -9,7 +9,7 @@
 
 use super::checks;
 use super::hints;
-use super::llm::{LlmClient, LlmError, Usage};
+use super::llm::{CodeModel, LlmError, Usage};
 use super::prompt;
 use super::quote;
 use super::reply;
@@ -113,7 +113,7 @@ pub enum Unsolved {
 
 /// Settings and handles one solve needs.
 pub struct Solver<'a> {
-    pub llm: &'a LlmClient,
+    pub llm: &'a dyn CodeModel,
     pub sink: &'a OutputSink,
     pub temperature: f32,
     pub max_tokens: u32,
@@ -441,14 +441,15 @@ impl Solver<'_> {
         let started = Instant::now();
         let mut last_draw = Instant::now() - STREAM_REDRAW;
         let sink = self.sink;
+        let mut on_delta = |so_far: &str| {
+            if last_draw.elapsed() >= STREAM_REDRAW {
+                show_streaming(sink, display_id, label, so_far, *shown);
+                *shown = true;
+                last_draw = Instant::now();
+            }
+        };
         let streamed = tokio::select! {
-            r = self.llm.stream(system, prompt, self.temperature, self.max_tokens, |so_far| {
-                if last_draw.elapsed() >= STREAM_REDRAW {
-                    show_streaming(sink, display_id, label, so_far, *shown);
-                    *shown = true;
-                    last_draw = Instant::now();
-                }
-            }) => Some(r),
+            r = self.llm.complete(system, prompt, self.temperature, self.max_tokens, &mut on_delta) => Some(r),
             _ = self.interrupt.notified() => None,
         };
         match streamed {
@@ -684,6 +685,10 @@ fn code_display(sink: &OutputSink, display_id: &str, code: &str, notes: &[String
     });
     send_code_display(sink, display_id, data, update);
 }
+
+#[cfg(test)]
+#[path = "solve_tests.rs"]
+mod flow_tests;
 
 #[cfg(test)]
 mod tests {
