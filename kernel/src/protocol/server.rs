@@ -542,6 +542,10 @@ pub async fn serve(cfg: ServerConfig, backend: Arc<dyn Backend>) -> anyhow::Resu
 }
 
 #[cfg(test)]
+#[path = "server_tests.rs"]
+mod over_sockets;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
