@@ -38,6 +38,9 @@ pub fn methods(question: &str) -> Vec<&'static str> {
     if has(&["chi-square", "chi square", "chi2", "chi-squared"]) {
         notes.push("Chi-square test of independence: `chi2, p, dof, expected = stats.chi2_contingency(pd.crosstab(df[a], df[b]))`.");
     }
+    if has(&["population standard deviation", "population std"]) {
+        notes.push("Population standard deviation: `x.std(ddof=0)` (pandas' `.std()` is the sample one, ddof=1).");
+    }
     if has(&["z-score", "z score", "zscore"]) {
         notes.push("Z-scores: `z = (x - x.mean()) / x.std()`; outliers are rows with abs(z) > the threshold the question gives.");
     }

@@ -1,5 +1,6 @@
 //! The analysis layer: questions, data loading, the Python worker. Knows nothing of ZMQ.
 
+pub mod answers;
 pub mod cell_magics;
 pub mod checks;
 pub mod engine;

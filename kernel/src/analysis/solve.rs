@@ -7,6 +7,7 @@
 //! shows the code that finally ran, one short line per earlier attempt, and each assumption
 //! the kernel made (data re-read, column spelling).
 
+use super::answers;
 use super::checks;
 use super::hints;
 use super::llm::{CodeModel, LlmError, Usage};
@@ -255,11 +256,21 @@ impl Solver<'_> {
                     let mut answer_text = answer_text(&value, &outputs);
                     // One answer asked for in the @name[value] form and one value given: the
                     // kernel writes the form itself rather than asking the model again.
-                    if let Some(formatted) = single_answer(&answer_text, &required) {
+                    if let Some(formatted) = answers::single_answer(&answer_text, &required) {
                         notes.push(format!(
                             "Gave the answer in the requested form: {formatted}"
                         ));
                         answer_text.push_str(&format!("\n{formatted}"));
+                    }
+                    // Python reprs and unrounded numbers: written the way the question asked.
+                    if let Some((line, changed)) =
+                        answers::tidy_answers(&answer_text, &required, question)
+                    {
+                        notes.push(format!(
+                            "Wrote the answer in the requested form ({}): {line}",
+                            changed.join("; ")
+                        ));
+                        answer_text.push_str(&format!("\n{line}"));
                     }
                     let missing = checks::missing_answer_names(&answer_text, &required);
                     let blank = checks::blank_answer_names(&answer_text, &required);
@@ -480,27 +491,6 @@ fn repair(code: &str, datasets: &[&str]) -> (String, Vec<String>) {
     order.dedup();
     let repaired = code_guard::repair(code, &order);
     (repaired.code, repaired.notes)
-}
-
-/// `@name[value]` when the question asks for exactly one answer, the code's answer lacks the
-/// form, and the answer is one short value (printed and returned alike count once).
-fn single_answer(answer: &str, required: &[String]) -> Option<String> {
-    let [name] = required else { return None };
-    if !checks::missing_answer_names(answer, required).contains(name) {
-        return None;
-    }
-    let mut lines: Vec<&str> = answer
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    lines.dedup();
-    let [value] = lines.as_slice() else {
-        return None;
-    };
-    let value = value.trim_matches(|c| c == '\'' || c == '"');
-    (!value.is_empty() && value.len() <= 200 && !value.contains(['[', ']', '@']))
-        .then(|| format!("@{name}[{value}]"))
 }
 
 /// The answer as text: printed output, then the result's plain text.
@@ -725,25 +715,6 @@ mod tests {
         assert!(resolve_case("result = df['revenue'].sum()", &err, &ambiguous).is_none());
         let other = json!({"ename": "ValueError", "evalue": "'revenue'"});
         assert!(resolve_case("result = df['revenue'].sum()", &other, &columns).is_none());
-    }
-
-    #[test]
-    fn one_value_is_put_in_the_one_requested_form() {
-        let req = vec!["site_identifier".to_string()];
-        assert_eq!(
-            single_answer("57\n57\n", &req).as_deref(),
-            Some("@site_identifier[57]")
-        );
-        assert_eq!(
-            single_answer("'normal'", &req).as_deref(),
-            Some("@site_identifier[normal]")
-        );
-        // Already in the form, several values, or several names asked: left to the model.
-        assert_eq!(single_answer("@site_identifier[57]", &req), None);
-        assert_eq!(single_answer("57\n58", &req), None);
-        let two = vec!["a".to_string(), "b".to_string()];
-        assert_eq!(single_answer("1", &two), None);
-        assert_eq!(single_answer("1", &[]), None);
     }
 
     #[test]
