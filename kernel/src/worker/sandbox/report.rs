@@ -80,12 +80,8 @@ pub fn summary(report: &Value) -> String {
     s
 }
 
-pub(super) fn escape_html(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+/// The kernel's one HTML escaper.
+use crate::analysis::render::escape_html;
 
 /// `%sandbox`: the worker's report plus the kernel's own layers, as text/plain and escaped HTML.
 pub fn render(report: &Value, kernel_layers: &[(String, bool, String)]) -> Value {
