@@ -38,7 +38,7 @@ enum Command {
     /// Internal: run the embedded-Python worker (started by the kernel).
     #[command(hide = true)]
     Worker {
-        /// Run one question's model-written code, then be killed (see worker_client.rs).
+        /// Run one question's model-written code, then be killed (see analysis/worker_client/).
         #[arg(long)]
         question: bool,
     },

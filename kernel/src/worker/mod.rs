@@ -7,7 +7,7 @@
 //! never corrupt the protocol stream. Python code runs on this main thread, so SIGINT from the
 //! kernel raises KeyboardInterrupt in `time.sleep` and tight loops alike.
 //!
-//! Before Python initialises, `sandbox::apply` contains the whole process (see sandbox.rs); its
+//! Before Python initialises, `sandbox::apply` contains the whole process (see sandbox/); its
 //! report reaches Python as `_llm_channel.SANDBOX` (JSON) for the `ready` event and `%sandbox`.
 
 pub mod sandbox;

@@ -11,7 +11,7 @@
 //! only send the events of the one request in flight; a reply with another id, a second
 //! `ready`, an oversized line or any event outside a call ends it and the cell says why.
 //!
-//! Containment on this side (the worker contains itself, see worker/sandbox.rs): the worker
+//! Containment on this side (the worker contains itself, see worker/sandbox/): the worker
 //! starts with a cleared environment plus an allowlist, gets a private scratch directory that is
 //! removed with it, and everything it sends is bounded (line size, a short event queue that
 //! back-pressures the pipe, output bytes per call, stderr bytes per worker). Outputs of
