@@ -35,20 +35,8 @@ fn given(answer: &str, required: &[String]) -> Vec<(String, String)> {
     required
         .iter()
         .filter_map(|name| {
-            let tag = format!("@{name}[");
-            let (at, _) = answer.match_indices(&tag).last()?;
-            let rest = &answer[at + tag.len()..];
-            let mut depth = 1;
-            let end = rest.char_indices().find_map(|(i, c)| {
-                match c {
-                    '[' => depth += 1,
-                    ']' => depth -= 1,
-                    '\n' => return Some(None),
-                    _ => {}
-                }
-                (depth == 0).then_some(Some(i))
-            })??;
-            Some((name.clone(), rest[..end].to_string()))
+            let value = checks::answer_values(answer, name).pop()?;
+            Some((name.clone(), value.to_string()))
         })
         .collect()
 }

@@ -42,24 +42,34 @@ pub fn blank_answer_names(answer: &str, required: &[String]) -> Vec<String> {
     required
         .iter()
         .filter(|name| {
-            let tag = format!("@{name}[");
-            answer.match_indices(&tag).any(|(at, _)| {
-                let rest = &answer[at + tag.len()..];
-                // The value runs to its matching bracket: `@x[[]]` holds `[]`.
-                let mut depth = 1;
-                let end = rest.char_indices().find_map(|(i, c)| {
-                    match c {
-                        '[' => depth += 1,
-                        ']' => depth -= 1,
-                        '\n' => return Some(None),
-                        _ => {}
-                    }
-                    (depth == 0).then_some(Some(i))
-                });
-                matches!(end, Some(Some(i)) if BLANK.contains(&rest[..i].trim()))
-            })
+            answer_values(answer, name)
+                .iter()
+                .any(|v| BLANK.contains(&v.trim()))
         })
         .cloned()
+        .collect()
+}
+
+/// Every value `answer` gives as `@name[value]`, in order. A value runs to its matching
+/// bracket on the same line (`@x[[]]` holds `[]`); one left open at the line end is none.
+pub fn answer_values<'a>(answer: &'a str, name: &str) -> Vec<&'a str> {
+    let tag = format!("@{name}[");
+    answer
+        .match_indices(&tag)
+        .filter_map(|(at, _)| {
+            let rest = &answer[at + tag.len()..];
+            let mut depth = 1;
+            let end = rest.char_indices().find_map(|(i, c)| {
+                match c {
+                    '[' => depth += 1,
+                    ']' => depth -= 1,
+                    '\n' => return Some(None),
+                    _ => {}
+                }
+                (depth == 0).then_some(Some(i))
+            })??;
+            Some(&rest[..end])
+        })
         .collect()
 }
 

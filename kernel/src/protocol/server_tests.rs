@@ -69,6 +69,13 @@ impl Client {
         id
     }
 
+    async fn execute(&mut self, code: &str) -> String {
+        let content = json!({"code": code, "silent": false, "store_history": true,
+                             "user_expressions": {}, "allow_stdin": false, "stop_on_error": true});
+        let signer = self.signer.clone();
+        self.request("execute_request", content, &signer).await
+    }
+
     async fn shell_reply(&mut self) -> Message {
         let zm = tokio::time::timeout(std::time::Duration::from_secs(10), self.shell.recv())
             .await
@@ -153,14 +160,7 @@ async fn a_cell_runs_in_protocol_order_and_bad_signatures_are_dropped() {
     assert_eq!(reply.header.msg_type, "kernel_info_reply");
     assert_eq!(reply.content["implementation"], "echo");
 
-    let id = c
-        .request(
-            "execute_request",
-            json!({"code": "hello", "silent": false, "store_history": true,
-                   "user_expressions": {}, "allow_stdin": false, "stop_on_error": true}),
-            &signer,
-        )
-        .await;
+    let id = c.execute("hello").await;
     let reply = c.shell_reply().await;
     assert_eq!(reply.content["status"], "ok");
     assert_eq!(reply.content["execution_count"], 1);
@@ -170,14 +170,7 @@ async fn a_cell_runs_in_protocol_order_and_bad_signatures_are_dropped() {
     assert_eq!(iopub[0].content["execution_state"], "busy");
     assert_eq!(iopub[2].content["text"], "hello");
 
-    let id = c
-        .request(
-            "execute_request",
-            json!({"code": "fail", "silent": false, "store_history": true,
-                   "user_expressions": {}, "allow_stdin": false, "stop_on_error": true}),
-            &signer,
-        )
-        .await;
+    let id = c.execute("fail").await;
     let reply = c.shell_reply().await;
     assert_eq!(reply.content["status"], "error");
     assert_eq!(reply.content["ename"], "EchoError");
