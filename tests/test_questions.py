@@ -333,12 +333,14 @@ def test_success_outputs_in_order(sales_kernel, fake_llm, sales):
         ("figure", "result"),
         ("display_data", "interpretation"),
         ("update_display_data", "interpretation"),
+        ("display_data", "usage"),
     ] or kinds == [
         ("display_data", "code"),
         ("stream", None),
         ("execute_result", "result"),
         ("figure", "result"),
         ("display_data", "interpretation"),
+        ("display_data", "usage"),
     ], f"unexpected output order {kinds}\n{show(outputs)}"
 
     code_out = final_code(outputs)

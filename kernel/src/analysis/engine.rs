@@ -12,6 +12,7 @@ use super::scratch;
 use super::services::Services;
 use super::settings::Settings;
 use super::state::State;
+use super::trust;
 use super::worker_client::{InterruptHandle, Request, Role, Worker};
 use crate::protocol::backend::{
     Backend, Completion, ErrorInfo, ExecuteOutcome, ExecuteRequest, Inspection, IsComplete,
@@ -41,9 +42,13 @@ impl Engine {
                 None
             }
         };
+        let mut state = State::new(worker, scratch);
+        state.privacy = settings.privacy;
+        let svc = Services::new(settings, exe, interrupt, scratch_path);
+        state.notes = super::notes::load(&svc.notes_path());
         Ok(Self {
-            svc: Services::new(settings, exe, interrupt, scratch_path),
-            state: Mutex::new(State::new(worker, scratch)),
+            svc,
+            state: Mutex::new(state),
         })
     }
 
@@ -179,6 +184,19 @@ impl Backend for Engine {
             }
             Cell::Magic { name, args } if name == "%eval" => {
                 super::eval::eval_cell(&self.svc, &args, &sink).await
+            }
+            Cell::Context(text) => trust::add_context(&self.svc, &mut state, &text, &sink),
+            Cell::Magic { name, args } if name == "%privacy" => {
+                trust::privacy(&mut state, &args, &sink)
+            }
+            Cell::Magic { name, args } if name == "%show_prompt" => {
+                trust::show_prompt(&self.svc, &state, &args, &sink)
+            }
+            Cell::Magic { name, .. } if name == "%usage" => {
+                trust::usage(&self.svc, &state, &sink).await
+            }
+            Cell::Magic { name, args } if name == "%context" => {
+                trust::context(&self.svc, &mut state, &args, &sink)
             }
             Cell::Magic { name, .. } if name == "%sandbox" => {
                 cell_magics::sandbox(&self.svc, &mut state, &sink).await

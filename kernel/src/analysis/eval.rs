@@ -309,6 +309,7 @@ pub async fn run_one(golden: &Golden, solver: &Solver<'_>, runner: &mut EvalRunn
         &[],
         &golden.text,
         &[],
+        "",
     );
     let data = DataInfo {
         names: vec![dataset.name.clone()],
@@ -352,8 +353,8 @@ pub async fn run_one(golden: &Golden, solver: &Solver<'_>, runner: &mut EvalRunn
         id: golden.id,
         level: golden.level.clone(),
         ok,
-        calls: ledger.calls,
-        tokens: ledger.usage.prompt_tokens + ledger.usage.completion_tokens,
+        calls: ledger.calls(),
+        tokens: ledger.total().tokens() as u32,
         seconds: started.elapsed().as_secs_f64(),
         why,
         code,
@@ -441,6 +442,7 @@ pub async fn eval_cell(svc: &Services, args: &str, sink: &OutputSink) -> Execute
         interrupt: &svc.interrupt,
         validate: !settings.skip_validation,
         preface: vec![],
+        privacy: Default::default(),
     };
     sink.stream(
         "stdout",

@@ -15,12 +15,7 @@ use async_openai::types::chat::{
 use async_openai::Client;
 use futures::StreamExt;
 
-/// Token counts reported by the endpoint (when it reports them).
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct Usage {
-    pub prompt_tokens: u32,
-    pub completion_tokens: u32,
-}
+pub use super::usage::Usage;
 
 #[derive(Debug, Clone)]
 pub struct Reply {

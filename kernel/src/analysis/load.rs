@@ -122,6 +122,7 @@ pub async fn load(
             }
         });
     }
+    pick_up_notes(svc, state, &expanded, sink);
     state.datasets.retain(|d| d.name != name);
     state.datasets.push(Dataset {
         name,
@@ -136,6 +137,45 @@ pub async fn load(
     svc.prepare_question_worker(state).await;
     tracing::debug!("%load: session resumed at {:?}", started.elapsed());
     ExecuteOutcome::ok()
+}
+
+/// `sales.context.md` beside `sales.csv`: the analyst's notes about this data, read into
+/// every following prompt like a `%%context` cell.
+fn pick_up_notes(svc: &Services, state: &mut State, data: &std::path::Path, sink: &OutputSink) {
+    let Some(path) = super::notes::file_beside(data) else {
+        return;
+    };
+    let file = path
+        .file_name()
+        .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
+    let text = match std::fs::read(&path) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(e) => {
+            sink.stream(
+                "stderr",
+                format!("Could not read the notes in {file}: {e}\n"),
+            );
+            return;
+        }
+    };
+    // A file edited since: its old text goes, the new one comes in.
+    state.notes.retain(|n| n.source != file);
+    let (added, cut) = super::notes::add(&mut state.notes, &file, &text);
+    if added {
+        let cut = if cut {
+            format!(
+                " (cut to its first {} characters)",
+                super::notes::MAX_NOTE_CHARS
+            )
+        } else {
+            String::new()
+        };
+        sink.stream(
+            "stdout",
+            format!("Notes from {file}{cut} are included in every following prompt (%context lists them).\n"),
+        );
+    }
+    let _ = super::notes::save(&svc.notes_path(), &state.notes);
 }
 
 /// The data changed: register the session and pick up its earlier exchanges, so

@@ -10,6 +10,8 @@ pub enum Cell {
         code: String,
         params: Vec<code_guard::Parameter>,
     },
+    /// `%%context`: the analyst's notes about the data.
+    Context(String),
     Load {
         path: String,
         name: Option<String>,
@@ -35,6 +37,11 @@ pub const MAGICS: &[(&str, &str)] = &[
     ("%%fresh", "%%fresh: ask the question below the magic line without replaying a recorded answer"),
     ("%eval", "%eval QUESTIONS.jsonl --labels LABELS.jsonl --tables DIR [--ids 1,2] [--limit N]: score the configured model on golden questions (DABench format)"),
     ("%sandbox", "%sandbox: show the worker's containment layers (network, filesystem, system calls...) and limits"),
+    ("%privacy", "%privacy [schema|sample|masked]: show or set what of the data may be sent to the model"),
+    ("%show_prompt", "%show_prompt QUESTION: print exactly what would be sent to the model for QUESTION; sends nothing"),
+    ("%usage", "%usage: model calls, tokens and cost for this session and this notebook, and the budgets"),
+    ("%%context", "%%context: notes about the data (definitions, business rules) included in every following prompt"),
+    ("%context", "%context [clear]: list the analyst's notes, or remove them"),
     ("%help", "%help: show the magics and how questions work"),
 ];
 
@@ -85,6 +92,21 @@ pub fn parse(code: &str) -> Cell {
         // Keep the user's indentation: take the original text after the magic line.
         let body = code.trim_start().split_once('\n').map_or("", |(_, b)| b);
         return Cell::Python(body.to_string());
+    }
+    if first == "%%context" {
+        let body = code.trim_start().split_once('\n').map_or("", |(_, b)| b);
+        return Cell::Context(body.to_string());
+    }
+    // The question may run over several lines.
+    if let Some(args) = first.strip_prefix("%show_prompt") {
+        if args.is_empty() || args.starts_with(char::is_whitespace) {
+            return Cell::Magic {
+                name: "%show_prompt".into(),
+                args: format!("{}\n{}", args.trim(), rest.trim())
+                    .trim()
+                    .to_string(),
+            };
+        }
     }
     if first == "%%fresh" {
         let text = rest.trim();

@@ -4,7 +4,9 @@
 //! exchange.
 
 use super::llm::LlmClient;
+use super::notes;
 use super::parameters;
+use super::privacy::{self, Privacy};
 use super::prompt::{self, ContextItem};
 use super::render::fail_cell as fail;
 use super::render::{self, markdown_text, model_markdown, role as role_metadata};
@@ -13,11 +15,16 @@ use super::session;
 use super::settings::Settings;
 use super::solve::{self, DataInfo, Held, Ledger, Ran, Runner, Solved, Solver, Unsolved};
 use super::state::State;
+use super::usage::{Budget, CallKind};
 use super::worker_client::{CallError, Request};
 use crate::protocol::backend::{ErrorInfo, ExecuteOutcome, Output, OutputSink};
 use history_store::{ExchangeRecord, HistoryStore, Usage};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
+
+/// Told to the interpretation in privacy mode `schema`, and said under it.
+const SCHEMA_INTERPRETATION: &str = "Privacy mode 'schema': you are given only the result's shape and types, not its values. Do not state any number or value; say what kind of answer the result gives and that its values are shown above.\n";
+const SCHEMA_SAID: &str = "_(Written from the result's shape and types only: privacy mode 'schema' sends no values to the model.)_";
 
 /// How often the streamed interpretation is redrawn (frontends re-render on each update).
 const STREAM_REDRAW: Duration = Duration::from_millis(60);
@@ -253,13 +260,20 @@ async fn interpret(
     code: &str,
     description: &str,
     summary: &str,
+    notes: &str,
     sink: &OutputSink,
     ledger: &mut Ledger,
+    display_id: &str,
 ) -> String {
-    let user = prompt::interpretation_prompt(question, code, description);
-    let display_id = uuid::Uuid::new_v4().to_string();
+    let user = prompt::interpretation_prompt(question, code, description, notes);
+    let sent = prompt::INTERPRET_SYSTEM.len() + user.len();
+    let max_tokens = svc.settings.max_interpretation_tokens;
     let mut shown = false;
     for attempt in 0..2 {
+        if let Err(why) = ledger.allow(CallKind::Interpretation, sent, max_tokens) {
+            sink.stream("stderr", format!("{why}\n"));
+            break;
+        }
         let mut last_draw = Instant::now() - STREAM_REDRAW;
         let t = Instant::now();
         let streamed = tokio::select! {
@@ -267,11 +281,11 @@ async fn interpret(
                 prompt::INTERPRET_SYSTEM,
                 &user,
                 svc.settings.interpretation_temperature,
-                svc.settings.max_interpretation_tokens,
+                max_tokens,
                 |so_far| {
                     let so_far = super::reply::without_reasoning(so_far);
                     if !so_far.trim().is_empty() && (!shown || last_draw.elapsed() >= STREAM_REDRAW) {
-                        show_interpretation(sink, &so_far, &display_id, !shown);
+                        show_interpretation(sink, &so_far, display_id, !shown);
                         shown = true;
                         last_draw = Instant::now();
                     }
@@ -281,13 +295,19 @@ async fn interpret(
         };
         let text = match streamed {
             Some(Ok(reply)) => {
-                ledger.add(reply.usage.as_ref(), t.elapsed());
+                ledger.add(
+                    CallKind::Interpretation,
+                    reply.usage.as_ref(),
+                    t.elapsed(),
+                    sent,
+                    reply.text.len(),
+                );
                 super::reply::without_reasoning(&reply.text)
                     .trim()
                     .to_string()
             }
             Some(Err(e)) => {
-                ledger.add(None, t.elapsed());
+                ledger.add(CallKind::Interpretation, None, t.elapsed(), sent, 0);
                 tracing::warn!("interpretation failed: {e}");
                 break;
             }
@@ -295,7 +315,7 @@ async fn interpret(
         };
         let unsupported = super::checks::ungrounded_numbers(&text, description, question);
         if !text.is_empty() && unsupported.is_empty() {
-            show_interpretation(sink, &text, &display_id, !shown);
+            show_interpretation(sink, &text, display_id, !shown);
             return text;
         }
         tracing::info!(
@@ -304,8 +324,40 @@ async fn interpret(
         );
     }
     let text = fallback_interpretation(summary);
-    show_interpretation(sink, &text, &display_id, !shown);
+    show_interpretation(sink, &text, display_id, !shown);
     text
+}
+
+/// The cell's usage line, e.g. "2 calls · 1,240 tokens · $0.0004", with the full ledger in
+/// its metadata; the interpretation (if any) gets the same metadata on its final update.
+fn show_usage(
+    sink: &OutputSink,
+    ledger: &Ledger,
+    model: &str,
+    interpretation: Option<(&str, &str)>,
+) {
+    let usage = ledger.metadata(model);
+    let metadata = |role: &str| {
+        let mut m = role_metadata(role);
+        m["llm_analytics"]["usage"] = usage.clone();
+        m
+    };
+    if let Some((display_id, text)) = interpretation {
+        sink.send(Output::UpdateDisplayData {
+            data: json!({"text/markdown": model_markdown(text), "text/plain": text}),
+            metadata: metadata("interpretation"),
+            display_id: display_id.to_string(),
+        });
+    }
+    let line = ledger.line();
+    sink.send(Output::DisplayData {
+        data: json!({
+            "text/markdown": format!("<sub>{}</sub>", markdown_text(&line)),
+            "text/plain": line,
+        }),
+        metadata: metadata("usage"),
+        display_id: None,
+    });
 }
 
 fn missing_key_message(svc: &Services) -> String {
@@ -326,6 +378,37 @@ struct Key<'a> {
     /// The notebook's parameters when the question was asked.
     parameters: Vec<code_guard::Parameter>,
     started: Instant,
+}
+
+/// The code prompt for `question` as it would be sent now (`%show_prompt` shows the same):
+/// the data as the privacy mode lets the model see it, the notebook's parameters, the
+/// analyst's notes and the last exchanges.
+pub fn code_prompt_for(state: &State, question: &str, lookback: usize) -> String {
+    let mode = state.privacy;
+    let context: Vec<ContextItem> = state
+        .exchanges
+        .iter()
+        .rev()
+        .take(lookback)
+        .rev()
+        .map(|e| ContextItem {
+            question: e.question.clone(),
+            code: e.code.clone(),
+            result_summary: privacy::summary_view(&e.result_summary, mode),
+        })
+        .collect();
+    let datasets: Vec<(String, Value)> = state
+        .datasets
+        .iter()
+        .map(|d| (d.name.clone(), privacy::profile_view(&d.profile, mode)))
+        .collect();
+    prompt::code_prompt(
+        &datasets,
+        &state.parameters,
+        question,
+        &context,
+        &notes::prompt_text(&state.notes),
+    )
 }
 
 /// Re-run a recorded answer's code on the data without calling the model.
@@ -364,12 +447,19 @@ async fn replay(
     let (ename, message) = match run {
         Run::Ok(result) => {
             show_outputs(sink, held.take(), svc.settings.max_output_size);
-            show_interpretation(
-                sink,
-                &rec.interpretation,
-                &uuid::Uuid::new_v4().to_string(),
-                true,
-            );
+            // No model call: no usage line (a replayed report reads as before), but the
+            // interpretation carries the (empty) ledger like every question's outputs.
+            let mut metadata = role_metadata("interpretation");
+            metadata["llm_analytics"]["usage"] = ledger.metadata(&rec.model);
+            metadata["llm_analytics"]["usage"]["replayed"] = json!(true);
+            sink.send(Output::DisplayData {
+                data: json!({
+                    "text/markdown": model_markdown(&rec.interpretation),
+                    "text/plain": rec.interpretation,
+                }),
+                metadata,
+                display_id: Some(uuid::Uuid::new_v4().to_string()),
+            });
             let mut replayed = record(key, &rec.code, &result, &rec.interpretation, None, &ledger);
             replayed.model = rec.model;
             replayed.endpoint_host = rec.endpoint_host;
@@ -438,18 +528,6 @@ pub async fn ask(
             ),
         );
     }
-    let context: Vec<ContextItem> = state
-        .exchanges
-        .iter()
-        .rev()
-        .take(settings.context_lookback)
-        .rev()
-        .map(|e| ContextItem {
-            question: e.question.clone(),
-            code: e.code.clone(),
-            result_summary: e.result_summary.clone(),
-        })
-        .collect();
     let key = Key {
         question,
         fingerprint: session::data_fingerprint(&state.datasets),
@@ -485,17 +563,13 @@ pub async fn ask(
     };
     // The question worker starts now, while the model writes the code.
     svc.prepare_question_worker(state).await;
-    let datasets: Vec<(String, Value)> = state
-        .datasets
-        .iter()
-        .map(|d| (d.name.clone(), d.profile.clone()))
-        .collect();
     let data = DataInfo {
         names: state.datasets.iter().map(|d| d.name.clone()).collect(),
-        columns: datasets
+        columns: state
+            .datasets
             .iter()
-            .flat_map(|(_, p)| {
-                p["columns"]
+            .flat_map(|d| {
+                d.profile["columns"]
                     .as_array()
                     .into_iter()
                     .flatten()
@@ -503,8 +577,13 @@ pub async fn ask(
             })
             .collect(),
     };
-    let base = prompt::code_prompt(&datasets, &state.parameters, question, &context);
-    let mut ledger = Ledger::default();
+    let base = code_prompt_for(state, question, settings.context_lookback);
+    let mut ledger = Ledger::new(Budget {
+        max_tokens_per_question: settings.max_tokens_per_question,
+        max_cost_per_session: settings.max_cost_per_session,
+        session_cost: state.usage.cost,
+        price: settings.prices.of(llm.model()),
+    });
     let solver = Solver {
         llm: llm.as_ref(),
         sink,
@@ -515,6 +594,7 @@ pub async fn ask(
         interrupt: &svc.interrupt,
         validate: !settings.skip_validation,
         preface,
+        privacy: state.privacy,
     };
     let mut runner = QuestionRunner { svc, state, count };
     let solved = solver
@@ -558,17 +638,32 @@ pub async fn ask(
                 stamp(&mut rec);
                 save(svc, state, rec).await;
             }
+            state.usage.add(&ledger);
+            show_usage(sink, &ledger, llm.model(), None);
             return fail(sink, &error.ename, error.evalue);
         }
     };
     state.last_code = Some(solved.code.clone());
     show_outputs(sink, solved.outputs.clone(), settings.max_output_size);
-    let description = result_description(&solved);
+    let schema = state.privacy == Privacy::Schema;
+    let description = if schema {
+        solved.value["shape_summary"]
+            .as_str()
+            .unwrap_or("A result")
+            .to_string()
+    } else {
+        result_description(&solved)
+    };
+    let mut notes_text = notes::prompt_text(&state.notes);
+    if schema {
+        notes_text.push_str(SCHEMA_INTERPRETATION);
+    }
     let summary = if solved.value["result_type"] == "NoneType" && !solved.answer_text.is_empty() {
         "Printed output".to_string()
     } else {
         solved.value["summary"].as_str().unwrap_or("").to_string()
     };
+    let display_id = uuid::Uuid::new_v4().to_string();
     let interpretation = interpret(
         svc,
         &llm,
@@ -576,10 +671,24 @@ pub async fn ask(
         &solved.code,
         &description,
         &summary,
+        &notes_text,
         sink,
         &mut ledger,
+        &display_id,
     )
     .await;
+    let interpretation = if schema {
+        format!("{interpretation}\n\n{SCHEMA_SAID}")
+    } else {
+        interpretation
+    };
+    state.usage.add(&ledger);
+    show_usage(
+        sink,
+        &ledger,
+        llm.model(),
+        Some((&display_id, &interpretation)),
+    );
     let mut value = solved.value.clone();
     value["summary"] = Value::String(summary);
     let mut rec = record(&key, &solved.code, &value, &interpretation, None, &ledger);
@@ -614,9 +723,12 @@ fn record(
         full_result: result.get("full_result").cloned().unwrap_or(Value::Null),
         model: String::new(),
         endpoint_host: String::new(),
-        usage: Usage {
-            prompt_tokens: ledger.usage.prompt_tokens,
-            completion_tokens: ledger.usage.completion_tokens,
+        usage: {
+            let t = ledger.total();
+            Usage {
+                prompt_tokens: t.prompt_tokens.min(u64::from(u32::MAX)) as u32,
+                completion_tokens: t.completion_tokens.min(u64::from(u32::MAX)) as u32,
+            }
         },
         llm_ms: ledger.llm.as_millis() as u64,
         exec_ms: ledger.exec.as_millis() as u64,

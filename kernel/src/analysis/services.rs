@@ -59,6 +59,11 @@ impl Services {
     }
 
     /// The kernel's private tmpfs directory (Arrow files).
+    /// Where this notebook's analyst notes (`%%context`) are kept across restarts.
+    pub fn notes_path(&self) -> std::path::PathBuf {
+        super::notes::store_path(&self.settings.data_dir, &self.notebook)
+    }
+
     pub fn scratch_path(&self) -> &std::path::Path {
         &self.scratch_path
     }

@@ -1,5 +1,7 @@
 //! Settings, named as in the design document, from the environment or a `.env` file.
 
+use super::privacy::{self, Privacy};
+use super::usage::Prices;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
@@ -37,6 +39,13 @@ pub struct Settings {
     pub skip_validation: bool,
     /// Recorded answers replay (`LLM_ANALYTICS_REPLAY=0|off|false|no` turns it off).
     pub replay: bool,
+    /// What of the data may be sent to the model, until `%privacy` changes it.
+    pub privacy: Privacy,
+    /// Per-model prices for the usage ledger (defaults plus LLM_ANALYTICS_PRICES).
+    pub prices: Prices,
+    /// Budgets (unset: no cap).
+    pub max_tokens_per_question: Option<u64>,
+    pub max_cost_per_session: Option<f64>,
     /// Problems found while reading settings, shown once to the user.
     pub warnings: Vec<String>,
 }
@@ -60,6 +69,17 @@ impl Reader<'_> {
 
     /// A number within `min..=max`; anything else (not a number, NaN, out of range) keeps the
     /// default and leaves one warning naming the setting, the value and the allowed range.
+    /// Like `parse`, but unset means None (no cap) rather than a default.
+    fn cap<T>(&mut self, key: &str, min: T, max: T) -> Option<T>
+    where
+        T: FromStr + std::fmt::Display + Copy + PartialOrd,
+    {
+        self.string(key)?;
+        let before = self.warnings.len();
+        let v = self.parse(key, min, min, max);
+        (self.warnings.len() == before).then_some(v)
+    }
+
     fn parse<T>(&mut self, key: &str, default: T, min: T, max: T) -> T
     where
         T: FromStr + std::fmt::Display + Copy + PartialOrd,
@@ -112,6 +132,20 @@ impl Settings {
         // A model on this machine (CPU) streams a long reply for minutes: the request
         // timeout covers the whole stream, so local endpoints get a longer default.
         let local = is_local(&base_url);
+        let privacy = match r.string(privacy::SETTING) {
+            None => Privacy::default(),
+            Some(v) => Privacy::parse(&v).unwrap_or_else(|| {
+                r.warnings.push(format!(
+                    "Setting {}={v:?} is not a privacy mode (schema, sample or masked); using the default sample.",
+                    privacy::SETTING
+                ));
+                Privacy::default()
+            }),
+        };
+        let (prices, price_warnings) = Prices::parse(r.string("LLM_ANALYTICS_PRICES").as_deref());
+        r.warnings.extend(price_warnings);
+        let max_tokens_per_question = r.cap("MAX_TOKENS_PER_QUESTION", 1, u64::MAX);
+        let max_cost_per_session = r.cap("MAX_COST_PER_SESSION", 0.0, 1e9);
         let s = Settings {
             openai_api_key: r.string("OPENAI_API_KEY"),
             openai_model: r
@@ -155,8 +189,19 @@ impl Settings {
                     .as_deref(),
                 Some("0" | "off" | "false" | "no")
             ),
+            privacy,
+            prices,
+            max_tokens_per_question,
+            max_cost_per_session,
             warnings: vec![],
         };
+        if s.max_cost_per_session.is_some() && s.prices.of(&s.openai_model).is_none() {
+            r.warnings.push(format!(
+                "MAX_COST_PER_SESSION is set, but no price is known for the model {:?}, so it cannot be held to it \
+                 (tokens are still counted). Give its price as LLM_ANALYTICS_PRICES={}=INPUT/OUTPUT (USD per million tokens).",
+                s.openai_model, s.openai_model
+            ));
+        }
         Settings {
             warnings: r.warnings,
             ..s

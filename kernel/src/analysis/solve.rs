@@ -10,10 +10,12 @@
 use super::answers;
 use super::checks;
 use super::hints;
-use super::llm::{CodeModel, LlmError, Usage};
+use super::llm::{CodeModel, LlmError};
+use super::privacy::{self, Privacy};
 use super::prompt;
 use super::quote;
 use super::reply;
+use super::usage::CallKind;
 use crate::protocol::backend::{ErrorInfo, Output, OutputSink};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
@@ -63,25 +65,7 @@ pub struct DataInfo {
     pub columns: Vec<String>,
 }
 
-/// Calls, tokens and time spent, per call kind.
-#[derive(Debug, Default, Clone)]
-pub struct Ledger {
-    pub calls: u32,
-    pub usage: Usage,
-    pub llm: Duration,
-    pub exec: Duration,
-}
-
-impl Ledger {
-    pub fn add(&mut self, usage: Option<&Usage>, took: Duration) {
-        self.calls += 1;
-        self.llm += took;
-        if let Some(u) = usage {
-            self.usage.prompt_tokens += u.prompt_tokens;
-            self.usage.completion_tokens += u.completion_tokens;
-        }
-    }
-}
+pub use super::usage::Ledger;
 
 /// A question answered by code that ran.
 pub struct Solved {
@@ -126,6 +110,8 @@ pub struct Solver<'a> {
     /// Lines shown above the attempts' notes (why the model is asked at all, e.g. a
     /// recorded answer whose parameters changed).
     pub preface: Vec<String>,
+    /// What of the data may be fed back to the model (errors, printed answers).
+    pub privacy: Privacy,
 }
 
 /// One earlier attempt, as the next prompt describes it: `problem` heads the code, `detail`
@@ -163,13 +149,23 @@ impl Solver<'_> {
         for round in 0..=self.max_rounds {
             let prompt = match &previous {
                 None => base_prompt.to_string(),
-                Some(p) => prompt::feedback_prompt(
-                    base_prompt,
-                    &p.problem,
-                    &p.code,
-                    &p.detail,
-                    &p.instruction,
-                ),
+                Some(p) => {
+                    // Error text and printed answers come from the data: scrubbed unless
+                    // the privacy mode lets values leave.
+                    let scrub = |t: &str| privacy::scrub(t, self.privacy, &p.code, &data.columns);
+                    prompt::feedback_prompt(
+                        base_prompt,
+                        &p.problem,
+                        &p.code,
+                        &scrub(&p.detail),
+                        &scrub(&p.instruction),
+                    )
+                }
+            };
+            let kind = match &previous {
+                None => CallKind::Code,
+                Some(p) if p.retry_system => CallKind::Retry,
+                Some(_) => CallKind::Repair,
             };
             let system = match &previous {
                 Some(p) if p.retry_system => prompt::RETRY_SYSTEM,
@@ -181,7 +177,15 @@ impl Solver<'_> {
                 format!("Writing code… (attempt {})", round + 1)
             };
             let reply = self
-                .generate(system, &prompt, &label, &display_id, &mut shown, ledger)
+                .generate(
+                    kind,
+                    system,
+                    &prompt,
+                    &label,
+                    &display_id,
+                    &mut shown,
+                    ledger,
+                )
                 .await
                 .map_err(Unsolved::Stopped)?;
             let raw = reply::code_of(&reply.text);
@@ -439,9 +443,12 @@ impl Solver<'_> {
         code_display(self.sink, display_id, code, &all, shown);
     }
 
-    /// One code-generation call, streamed into the cell's code display.
+    /// One code-generation call, streamed into the cell's code display; not made when it
+    /// could break a budget.
+    #[allow(clippy::too_many_arguments)]
     async fn generate(
         &self,
+        kind: CallKind,
         system: &str,
         prompt: &str,
         label: &str,
@@ -449,6 +456,10 @@ impl Solver<'_> {
         shown: &mut bool,
         ledger: &mut Ledger,
     ) -> Result<super::llm::Reply, ErrorInfo> {
+        let sent = system.len() + prompt.len();
+        ledger
+            .allow(kind, sent, self.max_tokens)
+            .map_err(|m| ErrorInfo::new("BudgetExceeded", m))?;
         let started = Instant::now();
         let mut last_draw = Instant::now() - STREAM_REDRAW;
         let sink = self.sink;
@@ -469,14 +480,20 @@ impl Solver<'_> {
                 "Interrupted while waiting for the model.",
             )),
             Some(Err(LlmError(e))) => {
-                ledger.add(None, started.elapsed());
+                ledger.add(kind, None, started.elapsed(), sent, 0);
                 Err(ErrorInfo::new(
                     "LLMError",
                     format!("Error generating code: {e}"),
                 ))
             }
             Some(Ok(reply)) => {
-                ledger.add(reply.usage.as_ref(), started.elapsed());
+                ledger.add(
+                    kind,
+                    reply.usage.as_ref(),
+                    started.elapsed(),
+                    sent,
+                    reply.text.len(),
+                );
                 Ok(reply)
             }
         }

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::analysis::llm::Reply;
+use crate::analysis::usage::Usage;
 use crate::analysis::worker_client::InterruptHandle;
 use std::collections::VecDeque;
 
@@ -105,6 +106,7 @@ async fn solve(
         interrupt: &interrupt,
         validate: true,
         preface: vec![],
+        privacy: Default::default(),
     };
     let data = DataInfo {
         names: vec!["t".into()],
@@ -120,6 +122,7 @@ async fn solve(
         &[],
         QUESTION,
         &[],
+        "",
     );
     let got = solver
         .solve(&base, QUESTION, &data, &mut runner, &mut ledger)
@@ -132,7 +135,7 @@ async fn the_first_prompt_names_the_method_and_the_answer_form() {
     let model = ScriptedModel::new(&["result = '@r[0.5] @p[0.01]'"]);
     let (got, runner, ledger) = solve(&model, vec![answered("@r[0.5] @p[0.01]")], 3).await;
     assert!(got.is_ok());
-    assert_eq!((ledger.calls, runner.ran.len()), (1, 1));
+    assert_eq!((ledger.calls(), runner.ran.len()), (1, 1));
     let first = &model.prompts()[0];
     assert!(first.contains("stats.pearsonr"), "{first}");
     assert!(first.contains("@r[...], @p[...]"), "{first}");
@@ -154,7 +157,7 @@ async fn an_error_is_fed_back_with_the_hint_for_its_class() {
     let (got, _, ledger) = solve(&model, outcomes, 3).await;
     let solved = got.ok().expect("solved on the second attempt");
     assert!(solved.code.contains("pearsonr"));
-    assert_eq!(ledger.calls, 2);
+    assert_eq!(ledger.calls(), 2);
     let retry = &model.prompts()[1];
     assert!(
         retry.contains("The previous code failed when it ran:"),

@@ -1,6 +1,9 @@
 //! What a kernel session holds between cells: the loaded datasets, the workers, the
 //! exchanges, the parameters. Owned by the engine behind one lock; each cell gets `&mut State`.
 
+use super::notes::Note;
+use super::privacy::Privacy;
+use super::usage::SessionUsage;
 use super::worker_client::Worker;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -33,6 +36,13 @@ pub struct State {
     pub session_id: Option<String>,
     /// The notebook's parameters (papermill), in the order first set.
     pub parameters: Vec<code_guard::Parameter>,
+    /// What of the data may be sent to the model (`%privacy`; default from the settings).
+    pub privacy: Privacy,
+    /// Model calls, tokens and cost of this kernel session (`%usage`, the cost budget).
+    pub usage: SessionUsage,
+    /// The analyst's notes about the data (`%%context` cells, `NAME.context.md` files),
+    /// oldest first, each with where it came from.
+    pub notes: Vec<Note>,
     pub(super) scratch: tempfile::TempDir,
     pub(super) loads: u32,
     pub(super) settings_warned: bool,
@@ -49,6 +59,9 @@ impl State {
             last_code: None,
             session_id: None,
             parameters: vec![],
+            privacy: Privacy::default(),
+            usage: SessionUsage::default(),
+            notes: vec![],
             scratch,
             loads: 0,
             settings_warned: false,

@@ -827,6 +827,7 @@ def _publish_question_result(result) -> dict:
         "status": "ok",
         "summary": summarize_result(result),
         "for_interpretation": format_result_for_interpretation(result),
+        "shape_summary": shape_summary(result),
         "full_result": full_result,
         "truncated": truncated or full_truncated,
         "result_type": type(result).__name__,
@@ -998,6 +999,28 @@ def summarize_result(result) -> str:
             return f"String (length: {len(result)}): {result[:100]}..."
         return f"String: {result}"
     return f"Result of type: {type(result).__name__}"
+
+
+def shape_summary(result) -> str:
+    """The result's shape and types, no values (what privacy mode `schema` lets the
+    interpretation see). Result column names are left out: a pivot's names are data."""
+    result = _plain_scalar(result)
+    if result is None:
+        return "No result (the answer was printed or drawn)"
+    if isinstance(result, pd.DataFrame):
+        kinds = ", ".join(sorted({str(t) for t in result.dtypes})) or "none"
+        return f"A table of {result.shape[0]} rows and {result.shape[1]} columns (types: {kinds})"
+    if isinstance(result, pd.Series):
+        return f"A series of {len(result)} values of type {result.dtype}"
+    if isinstance(result, (list, tuple, dict, set)):
+        return f"A {type(result).__name__} of {len(result)} items"
+    if isinstance(result, bool):
+        return "A yes/no value"
+    if isinstance(result, (int, float)):
+        return "A single number"
+    if isinstance(result, str):
+        return f"A text of {len(result)} characters"
+    return f"A value of type {type(result).__name__}"
 
 
 def format_result_for_interpretation(result) -> str:
