@@ -31,63 +31,135 @@ pub(super) fn event_kind(ev: &Event) -> &'static str {
     }
 }
 
+/// One line of the worker protocol as the worker writes it (runtime.py `_send`, bootstrap.py).
+/// Every field has a default: a worker that leaves one out gets an empty value, while a field
+/// of the wrong type or an unknown `event` makes the line unreadable (it is dropped and logged).
+#[derive(Debug, serde::Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+enum Wire {
+    Stream {
+        #[serde(default)]
+        name: String,
+        #[serde(default)]
+        text: String,
+    },
+    DisplayData {
+        #[serde(default = "empty_object")]
+        data: Value,
+        #[serde(default = "empty_object")]
+        metadata: Value,
+        #[serde(default)]
+        transient: Transient,
+    },
+    UpdateDisplayData {
+        #[serde(default = "empty_object")]
+        data: Value,
+        #[serde(default = "empty_object")]
+        metadata: Value,
+        #[serde(default)]
+        transient: Transient,
+    },
+    ExecuteResult {
+        #[serde(default = "empty_object")]
+        data: Value,
+        #[serde(default = "empty_object")]
+        metadata: Value,
+    },
+    ClearOutput {
+        #[serde(default)]
+        wait: bool,
+    },
+    Error {
+        #[serde(default)]
+        ename: String,
+        #[serde(default)]
+        evalue: String,
+        #[serde(default)]
+        traceback: Vec<String>,
+    },
+    Ready {
+        #[serde(default)]
+        sandbox: Value,
+    },
+    Fatal {
+        #[serde(default)]
+        message: String,
+        #[serde(default)]
+        traceback: String,
+    },
+    Reply {
+        #[serde(default)]
+        id: u64,
+        #[serde(default)]
+        ok: bool,
+        #[serde(default)]
+        value: Value,
+        #[serde(default)]
+        error: String,
+        #[serde(default)]
+        interrupted: bool,
+    },
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct Transient {
+    #[serde(default)]
+    display_id: Option<String>,
+}
+
+fn empty_object() -> Value {
+    json!({})
+}
+
 pub(super) fn parse_event(line: &str) -> Option<Event> {
-    let v: Value = serde_json::from_str(line).ok()?;
-    let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    let data = || v.get("data").cloned().unwrap_or_else(|| json!({}));
-    let metadata = || v.get("metadata").cloned().unwrap_or_else(|| json!({}));
-    let display_id = v
-        .pointer("/transient/display_id")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    Some(match v.get("event")?.as_str()? {
-        "stream" => Event::Output(Output::Stream {
-            name: s("name"),
-            text: s("text"),
+    Some(match serde_json::from_str::<Wire>(line).ok()? {
+        Wire::Stream { name, text } => Event::Output(Output::Stream { name, text }),
+        Wire::DisplayData {
+            data,
+            metadata,
+            transient,
+        } => Event::Output(Output::DisplayData {
+            data,
+            metadata,
+            display_id: transient.display_id,
         }),
-        "display_data" => Event::Output(Output::DisplayData {
-            data: data(),
-            metadata: metadata(),
-            display_id,
+        Wire::UpdateDisplayData {
+            data,
+            metadata,
+            transient,
+        } => Event::Output(Output::UpdateDisplayData {
+            data,
+            metadata,
+            display_id: transient.display_id.unwrap_or_default(),
         }),
-        "update_display_data" => Event::Output(Output::UpdateDisplayData {
-            data: data(),
-            metadata: metadata(),
-            display_id: display_id.unwrap_or_default(),
-        }),
-        "execute_result" => Event::Output(Output::ExecuteResult {
-            data: data(),
-            metadata: metadata(),
-        }),
-        "clear_output" => Event::Output(Output::ClearOutput {
-            wait: v.get("wait").and_then(Value::as_bool).unwrap_or(false),
-        }),
-        "error" => Event::Output(Output::Error(ErrorInfo {
-            ename: s("ename"),
-            evalue: s("evalue"),
-            traceback: v
-                .get("traceback")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default(),
+        Wire::ExecuteResult { data, metadata } => {
+            Event::Output(Output::ExecuteResult { data, metadata })
+        }
+        Wire::ClearOutput { wait } => Event::Output(Output::ClearOutput { wait }),
+        Wire::Error {
+            ename,
+            evalue,
+            traceback,
+        } => Event::Output(Output::Error(ErrorInfo {
+            ename,
+            evalue,
+            traceback,
         })),
-        "ready" => Event::Ready(v.get("sandbox").cloned().unwrap_or(Value::Null)),
-        "fatal" => Event::Fatal(format!("{}\n{}", s("message"), s("traceback"))),
-        "reply" => Event::Reply {
-            id: v.get("id").and_then(Value::as_u64).unwrap_or(0),
-            ok: v.get("ok").and_then(Value::as_bool).unwrap_or(false),
-            value: v.get("value").cloned().unwrap_or(Value::Null),
-            error: s("error"),
-            interrupted: v
-                .get("interrupted")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
+        Wire::Ready { sandbox } => Event::Ready(sandbox),
+        Wire::Fatal { message, traceback } => Event::Fatal(format!("{message}\n{traceback}")),
+        Wire::Reply {
+            id,
+            ok,
+            value,
+            error,
+            interrupted,
+        } => Event::Reply {
+            id,
+            ok,
+            value,
+            error,
+            interrupted,
         },
-        _ => return None,
     })
 }
 
@@ -178,6 +250,11 @@ mod tests {
         );
         assert!(parse_event("not json").is_none());
         assert!(parse_event(r#"{"event":"mystery"}"#).is_none());
+        // Missing fields are empty; a field of the wrong type makes the line unreadable.
+        let ev = parse_event(r#"{"event":"error"}"#).unwrap();
+        assert!(matches!(ev, Event::Output(Output::Error(ref e)) if e.ename.is_empty()));
+        assert!(parse_event(r#"{"event":"stream","text":7}"#).is_none());
+        assert!(parse_event(r#"{"event":"reply","id":"1"}"#).is_none());
     }
 
     #[tokio::test]
