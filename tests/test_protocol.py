@@ -252,6 +252,19 @@ def test_interrupt_signal_during_sleep(kernel_and_manager):
 
 
 @pytest.mark.timeout(120)
+def test_interrupt_while_python_is_still_starting(kernel_factory):
+    """The first cell of a new kernel waits for the worker to import pandas; an interrupt
+    then must stop the cell, not be lost while it runs to its end."""
+    km, kc = kernel_factory()
+    msg_id = kc.execute("%%python\nimport time; time.sleep(30)")
+    wait_for_iopub(kc, msg_id, "execute_input", timeout=30)
+    t0 = time.monotonic()
+    km.interrupt_kernel()
+    assert_keyboard_interrupt(kc, msg_id, t0)
+    assert_one_plus_one(kc)
+
+
+@pytest.mark.timeout(120)
 def test_interrupt_request_on_control_channel(kernel_and_manager):
     km, kc = kernel_and_manager
     msg_id = start_interruptible(kc, "%%python\nimport time; time.sleep(60)")

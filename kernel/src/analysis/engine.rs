@@ -149,6 +149,7 @@ impl Backend for Engine {
 
     async fn execute(&self, req: ExecuteRequest, sink: OutputSink) -> ExecuteOutcome {
         let mut state = self.state.lock().await;
+        self.svc.clear_interrupts();
         if !state.settings_warned && !self.svc.settings.warnings.is_empty() {
             state.settings_warned = true;
             sink.stream("stderr", self.svc.settings.warnings.join("\n") + "\n");

@@ -53,6 +53,12 @@ impl Services {
         self.question_interrupt.interrupt();
     }
 
+    /// A cell starts: interrupts sent while the kernel was idle are not for it.
+    pub fn clear_interrupts(&self) {
+        self.interrupt.clear_pending();
+        self.question_interrupt.clear_pending();
+    }
+
     /// The store if it was opened (shutdown flushes it; it never opens one).
     pub fn open_store(&self) -> Option<&Arc<ResilientStore>> {
         self.store.get()
@@ -161,6 +167,13 @@ impl Services {
                 Ok::<(), CallError>(())
             };
             if let Err(e) = setup.await {
+                if matches!(e, CallError::Interrupted) {
+                    // Stopped while Python was starting: keep the worker, set it up next cell.
+                    return Err(ErrorInfo::new(
+                        "KeyboardInterrupt",
+                        "Interrupted while Python was starting; the cell did not run.",
+                    ));
+                }
                 state.worker = None;
                 return Err(ErrorInfo::new(
                     "WorkerStartError",

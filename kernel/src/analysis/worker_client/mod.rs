@@ -83,20 +83,41 @@ pub enum CallError {
 pub struct InterruptHandle {
     pid: AtomicI32,
     busy: std::sync::atomic::AtomicBool,
+    /// An interrupt that came while no request was running (the worker still starting, its
+    /// datasets loading): the next call of this cell ends at once instead of running.
+    pending: std::sync::atomic::AtomicBool,
     notify: Notify,
 }
 
 impl InterruptHandle {
-    /// Send SIGINT to a busy worker and wake whoever waits on it.
+    /// Send SIGINT to a busy worker (or keep the interrupt for the call about to start) and
+    /// wake whoever waits on it.
     pub fn interrupt(&self) {
+        if self.busy.load(Ordering::SeqCst) {
+            self.signal();
+        } else {
+            self.pending.store(true, Ordering::SeqCst);
+        }
+        self.notify.notify_waiters();
+    }
+
+    fn signal(&self) {
         let pid = self.pid.load(Ordering::SeqCst);
-        if pid > 0 && self.busy.load(Ordering::SeqCst) {
+        if pid > 0 {
             // SAFETY: kill(2) on a pid we spawned.
             unsafe {
                 libc::kill(pid, libc::SIGINT);
             }
         }
-        self.notify.notify_waiters();
+    }
+
+    /// A new cell starts: an interrupt sent while nothing ran is not meant for it.
+    pub fn clear_pending(&self) {
+        self.pending.store(false, Ordering::SeqCst);
+    }
+
+    fn take_pending(&self) -> bool {
+        self.pending.swap(false, Ordering::SeqCst)
     }
 
     /// Kill the worker at once (shutdown), without waiting for whoever holds it.
@@ -216,7 +237,19 @@ impl Worker {
     /// Wait until Python is up (pandas imported).
     pub async fn wait_ready(&mut self) -> Result<(), CallError> {
         while !self.ready {
-            match self.events.recv().await {
+            // Python may take seconds to start on a busy machine: an interrupt meanwhile
+            // ends the wait (the worker keeps starting for the next cell).
+            let event = tokio::select! {
+                ev = self.events.recv() => ev,
+                _ = self.interrupt.notified() => {
+                    self.interrupt.clear_pending();
+                    return Err(CallError::Interrupted);
+                }
+            };
+            if self.interrupt.take_pending() {
+                return Err(CallError::Interrupted);
+            }
+            match event {
                 Some(Event::Ready(report)) => {
                     self.ready = true;
                     log_sandbox_once(&report);
@@ -295,8 +328,15 @@ impl Worker {
         }
         self.wait_ready().await?;
         self.discard_stale()?;
+        if self.interrupt.take_pending() {
+            return Err(CallError::Interrupted);
+        }
         let id = self.send(&request).await?;
         self.interrupt.busy.store(true, Ordering::SeqCst);
+        // An interrupt between the check above and `busy`: deliver it now.
+        if self.interrupt.take_pending() {
+            self.interrupt.signal();
+        }
         let result = self.collect(id, sink, deadline).await;
         self.interrupt.busy.store(false, Ordering::SeqCst);
         if let Err(CallError::Protocol(why)) = &result {
