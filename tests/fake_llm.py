@@ -22,7 +22,8 @@ A reply is a dict, one of::
                                               # then drop the connection
     {"malformed": true}                       # 200 with an invalid JSON body
 
-Optional keys on any reply: ``"delay"`` (seconds before answering),
+Optional keys on any reply: ``"no_usage"`` (a stream without the usage chunk, as
+some local servers send), ``"delay"`` (seconds before answering),
 ``"finish_reason"`` (default ``"stop"``), ``"model"`` (overrides the echoed
 model), ``"headers"`` (extra response headers).
 
@@ -475,7 +476,7 @@ class _Handler(BaseHTTPRequestHandler):
                     return
                 self._write_chunk(chunk({"content": piece}, None))
             self._write_chunk(chunk({}, finish_reason))
-            if include_usage:
+            if include_usage and not reply.get("no_usage"):
                 # Like the real API: a last chunk with empty choices and the usage.
                 obj = {
                     "id": cid,

@@ -130,6 +130,8 @@ def test_masked_mode_sends_stand_ins_of_the_same_shape(kernel_factory, fake_llm,
     assert "1111-11-11" in code_request  # a date keeps its format
     for value in ("Quahogville", "Zelda Fitzwarren", "2011-04-17", "918273.65"):
         assert value not in code_request
+    found = leaks(fake_llm, table_values(table))
+    assert found == [], [snippet(fake_llm.requests[i], v) for i, v in found]
 
 
 def test_sample_mode_is_the_design_behaviour(kernel_factory, fake_llm, tmp_path, table):
@@ -242,3 +244,36 @@ def test_the_analysts_notes_reach_every_prompt_and_outlive_the_kernel(kernel_fac
     assert "Removed 2 notes" in stream_text(out)
     reply, out = execute(kc2, "%%context", timeout=CELL)
     assert reply["status"] == "error" and "%%context" in all_text(out)
+
+
+def test_usage_without_a_reported_count_is_estimated_and_says_so(kernel_factory, fake_llm, tmp_path, table):
+    kc = start(kernel_factory, fake_llm, tmp_path)
+    execute(kc, f"%load {table}", timeout=CELL)
+    fake_llm.script(
+        rules=[{"match_any": INTERPRET_SYSTEM, "reply": {"content": "Six stores.", "no_usage": True}}],
+        replies=[{"content": "```python\nresult = len(df)\n```", "no_usage": True}],
+    )
+    reply, out = execute(kc, "How many stores are there?", timeout=CELL)
+    assert reply["status"] == "ok", all_text(out)
+    line = usage_outputs(out)[0]
+    usage = line["content"]["metadata"]["llm_analytics"]["usage"]
+    assert usage["estimated"] is True and usage["calls"] == 2
+    # About four characters per token of what was sent.
+    sent = sum(len(m["content"]) for b in chat_bodies(fake_llm) for m in b["messages"])
+    assert abs(usage["prompt_tokens"] - sent / 4) <= 4
+    text = line["content"]["data"]["text/plain"]
+    assert text.startswith("2 calls · ~") and "estimated" in text
+    assert usage["cost_usd"] is None  # fake-model has no known price: tokens only
+    assert "$" not in text
+
+
+def test_a_call_over_the_session_cost_cap_is_not_made(kernel_factory, fake_llm, tmp_path, table):
+    kc = start(kernel_factory, fake_llm, tmp_path, OPENAI_MODEL="gpt-4o-mini", MAX_COST_PER_SESSION="0.0001")
+    execute(kc, f"%load {table}", timeout=CELL)
+    fake_llm.script(replies=[{"content": "```python\nresult = 1\n```"}])
+    reply, out = execute(kc, "Total staff?", timeout=CELL)
+    err = errors(out)[0]["content"]
+    assert err["ename"] == "BudgetExceeded" and "MAX_COST_PER_SESSION=0.0001" in err["evalue"]
+    assert chat_bodies(fake_llm) == []
+    reply, out = execute(kc, "%usage", timeout=CELL)
+    assert "MAX_COST_PER_SESSION=0.0001" in stream_text(out)
