@@ -164,7 +164,7 @@ impl Backend for Engine {
                 }
                 outcome
             }
-            Cell::Load { path, name } => {
+            Cell::Load { path, name, sheet } => {
                 let undefined = parameters::undefined(&path, &state.parameters);
                 if !undefined.is_empty() {
                     return fail_cell(
@@ -178,7 +178,7 @@ impl Backend for Engine {
                     );
                 }
                 let path = parameters::substitute(&path, &state.parameters);
-                super::load::load(&self.svc, &mut state, &path, name, &sink).await
+                super::load::load(&self.svc, &mut state, &path, name, sheet, &sink).await
             }
             Cell::Magic { name, args } if name == "%history" => {
                 cell_magics::history(&self.svc, &mut state, &args, &sink).await

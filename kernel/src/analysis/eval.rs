@@ -389,6 +389,7 @@ async fn load_table(svc: &Services, path: &Path, n: usize) -> Result<Dataset, St
         make_current: true,
         source: path.display().to_string(),
         null_counts: json!(table.null_counts()),
+        sheet: None,
     };
     let mut worker = svc
         .start_question_worker(&[])
@@ -401,6 +402,7 @@ async fn load_table(svc: &Services, path: &Path, n: usize) -> Result<Dataset, St
         name,
         source: path.to_path_buf(),
         ipc_path,
+        sheet: None,
         profile,
         fingerprint,
     })

@@ -2,6 +2,7 @@
 //! to the user worker (which profiles it), show the profile, and resume the notebook's
 //! session for that data.
 
+use super::file_formats::{self, Format};
 use super::magics;
 use super::services::Services;
 use super::session;
@@ -9,8 +10,8 @@ use super::state::{Dataset, State};
 use super::worker_client::Request;
 use crate::protocol::backend::{ErrorInfo, ExecuteOutcome, Output, OutputSink};
 use history_store::HistoryStore;
-use serde_json::json;
-use std::path::PathBuf;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
 
 /// How long memory freed after a `%load` stays with the kernel for the next load.
 const MEMORY_RELEASE_DELAY: std::time::Duration = std::time::Duration::from_secs(5);
@@ -20,6 +21,7 @@ pub async fn load(
     state: &mut State,
     path: &str,
     name: Option<String>,
+    sheet: Option<String>,
     sink: &OutputSink,
 ) -> ExecuteOutcome {
     let fail = |e: ErrorInfo| {
@@ -41,41 +43,29 @@ pub async fn load(
     };
     let name = name.unwrap_or_else(|| magics::dataset_name(path));
     state.loads += 1;
-    let ipc_path = state
-        .scratch
-        .path()
-        .join(format!("{}-{}.arrow", state.loads, name));
-    let limits = csv_ingest::Limits {
-        max_upload_size: svc.settings.max_upload_size,
-        max_cells: svc.settings.max_dataframe_size,
-    };
-    let (src, out) = (expanded.clone(), ipc_path.clone());
-    // Parsing is CPU-bound (rayon threads); keep it off the async loop.
     let started = std::time::Instant::now();
-    let parsed = tokio::task::spawn_blocking(move || {
-        let loaded = csv_ingest::load_to_arrow(&src, &out, &limits);
-        crate::alloc::release_after(MEMORY_RELEASE_DELAY);
-        let (table, _) = loaded?;
-        tracing::debug!(
-            "%load: parsed, Arrow file written at {:?}",
-            started.elapsed()
-        );
-        let fingerprint = session::content_fingerprint(table.content_hash, table.source_bytes);
-        let summary = (table.encoding, fingerprint, table.null_counts());
-        Ok::<_, csv_ingest::LoadError>((summary, table))
-    })
-    .await;
-    let ((encoding, fingerprint, null_counts), table) = match parsed {
-        Ok(Ok(enc)) => enc,
-        Ok(Err(e)) => return fail(ErrorInfo::new("LoadError", e.to_string())),
-        Err(e) => return fail(ErrorInfo::new("LoadError", format!("Loading failed: {e}"))),
+    let format = Format::of(&expanded);
+    if sheet.is_some() && format != Some(Format::Excel) {
+        return fail(ErrorInfo::new(
+            "UsageError",
+            "--sheet names a worksheet of an Excel file (.xlsx, .xlsm, .xls); this file is not one.",
+        ));
+    }
+    let staged = match format {
+        Some(format) => stage_file(svc, state, &expanded, &name, format).await,
+        None => parse_csv(svc, state, &expanded, &name).await,
+    };
+    let (ipc_path, fingerprint, null_counts, encoding, table) = match staged {
+        Ok(s) => s,
+        Err(e) => return fail(e),
     };
     let request = Request::LoadDataset {
         name: name.clone(),
         ipc_path: ipc_path.clone(),
         make_current: true,
         source: expanded.display().to_string(),
-        null_counts: json!(null_counts),
+        null_counts,
+        sheet: sheet.clone(),
     };
     let called = match svc.worker(state).await {
         Ok(w) => w.call(request, Some(sink), None).await,
@@ -93,6 +83,11 @@ pub async fn load(
             return fail(e);
         }
     };
+    // pandas could not read the file, or it is over a limit: the worker says why.
+    if let Some(why) = profile.get("load_error").and_then(Value::as_str) {
+        let _ = std::fs::remove_file(&ipc_path);
+        return fail(ErrorInfo::new("LoadError", why));
+    }
     tracing::debug!(
         "%load: worker has the frame and profile at {:?}",
         started.elapsed()
@@ -128,6 +123,7 @@ pub async fn load(
         name,
         source: expanded,
         ipc_path,
+        sheet,
         profile,
         fingerprint,
     });
@@ -137,6 +133,84 @@ pub async fn load(
     svc.prepare_question_worker(state).await;
     tracing::debug!("%load: session resumed at {:?}", started.elapsed());
     ExecuteOutcome::ok()
+}
+
+/// What a staged dataset is: the file the worker reads, its fingerprint, the missing counts
+/// the parser found (CSV), the text encoding (CSV), and the parsed table to free later.
+type Staged = (
+    PathBuf,
+    String,
+    Value,
+    &'static str,
+    Option<csv_ingest::LoadedTable>,
+);
+
+/// A CSV: parsed to an Arrow file in the kernel, off the async loop (csv-ingest).
+async fn parse_csv(
+    svc: &Services,
+    state: &State,
+    source: &Path,
+    name: &str,
+) -> Result<Staged, ErrorInfo> {
+    let ipc_path = state
+        .scratch
+        .path()
+        .join(format!("{}-{}.arrow", state.loads, name));
+    let limits = csv_ingest::Limits {
+        max_upload_size: svc.settings.max_upload_size,
+        max_cells: svc.settings.max_dataframe_size,
+    };
+    let (src, out) = (source.to_path_buf(), ipc_path.clone());
+    // Parsing is CPU-bound (rayon threads); keep it off the async loop.
+    let started = std::time::Instant::now();
+    let parsed = tokio::task::spawn_blocking(move || {
+        let loaded = csv_ingest::load_to_arrow(&src, &out, &limits);
+        crate::alloc::release_after(MEMORY_RELEASE_DELAY);
+        let (table, _) = loaded?;
+        tracing::debug!(
+            "%load: parsed, Arrow file written at {:?}",
+            started.elapsed()
+        );
+        Ok::<_, csv_ingest::LoadError>(table)
+    })
+    .await;
+    let table = match parsed {
+        Ok(Ok(table)) => table,
+        Ok(Err(e)) => return Err(ErrorInfo::new("LoadError", e.to_string())),
+        Err(e) => return Err(ErrorInfo::new("LoadError", format!("Loading failed: {e}"))),
+    };
+    let fingerprint = session::content_fingerprint(table.content_hash, table.source_bytes);
+    Ok((
+        ipc_path,
+        fingerprint,
+        json!(table.null_counts()),
+        table.encoding,
+        Some(table),
+    ))
+}
+
+/// Parquet, Excel, JSON: size-checked, fingerprinted and staged for the worker's pandas reader.
+async fn stage_file(
+    svc: &Services,
+    state: &State,
+    source: &Path,
+    name: &str,
+    format: Format,
+) -> Result<Staged, ErrorInfo> {
+    let ext = source
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let dest = state
+        .scratch
+        .path()
+        .join(format!("{}-{}.{ext}", state.loads, name));
+    let (src, max) = (source.to_path_buf(), svc.settings.max_upload_size);
+    let staged = tokio::task::spawn_blocking(move || file_formats::stage(&src, &dest, max, format))
+        .await
+        .map_err(|e| ErrorInfo::new("LoadError", format!("Loading failed: {e}")))?
+        .map_err(|e| ErrorInfo::new("LoadError", e))?;
+    Ok((staged.path, staged.fingerprint, Value::Null, "utf-8", None))
 }
 
 /// `sales.context.md` beside `sales.csv`: the analyst's notes about this data, read into

@@ -15,6 +15,8 @@ pub enum Cell {
     Load {
         path: String,
         name: Option<String>,
+        /// `--sheet NAME`: the worksheet of an Excel file.
+        sheet: Option<String>,
     },
     Magic {
         name: String,
@@ -29,7 +31,7 @@ pub enum Cell {
 
 /// Magics the kernel knows, with one-line help (for completion, inspection and errors).
 pub const MAGICS: &[(&str, &str)] = &[
-    ("%load", "%load PATH [as NAME]: load a CSV/TSV file as `df` (and NAME)"),
+    ("%load", "%load PATH [--sheet SHEET] [as NAME]: load a CSV/TSV, Parquet, Excel (.xlsx/.xls) or JSON/NDJSON file as `df` (and NAME)"),
     ("%%python", "%%python: run the rest of the cell as Python in the analysis namespace"),
     ("%code", "%code: put the last generated code into a new %%python cell below"),
     ("%datasets", "%datasets: list the loaded datasets"),
@@ -61,21 +63,24 @@ fn unquote(s: &str) -> &str {
     s
 }
 
-/// `PATH [as NAME]`: the path is the rest of the line (spaces, `=`, `+` allowed).
+/// `PATH [--sheet SHEET] [as NAME]`: the path is the rest of the line (spaces, `=`, `+`
+/// allowed); the sheet name may be quoted.
 fn parse_load(rest: &str) -> Cell {
     let rest = rest.trim();
-    if let Some(idx) = rest.rfind(" as ") {
-        let (path, name) = (&rest[..idx], rest[idx + 4..].trim());
-        if is_identifier(name) && !path.trim().is_empty() {
-            return Cell::Load {
-                path: unquote(path).to_string(),
-                name: Some(name.to_string()),
-            };
+    let (rest, name) = match rest.rfind(" as ") {
+        Some(idx) if is_identifier(rest[idx + 4..].trim()) && !rest[..idx].trim().is_empty() => {
+            (&rest[..idx], Some(rest[idx + 4..].trim().to_string()))
         }
-    }
+        _ => (rest, None),
+    };
+    let (path, sheet) = match rest.find(" --sheet ") {
+        Some(idx) => (&rest[..idx], Some(unquote(&rest[idx + 9..]).to_string())),
+        None => (rest, None),
+    };
     Cell::Load {
-        path: unquote(rest).to_string(),
-        name: None,
+        path: unquote(path).to_string(),
+        name,
+        sheet: sheet.filter(|s| !s.is_empty()),
     }
 }
 
@@ -183,28 +188,52 @@ mod tests {
             parse("%load data/DES=+2006261.csv"),
             Cell::Load {
                 path: "data/DES=+2006261.csv".into(),
-                name: None
+                name: None,
+                sheet: None,
             }
         );
         assert_eq!(
             parse("%load beauty and the labor market.csv as beauty"),
             Cell::Load {
                 path: "beauty and the labor market.csv".into(),
-                name: Some("beauty".into())
+                name: Some("beauty".into()),
+                sheet: None,
             }
         );
         assert_eq!(
             parse("%load \"my file.csv\""),
             Cell::Load {
                 path: "my file.csv".into(),
-                name: None
+                name: None,
+                sheet: None,
             }
         );
         assert_eq!(
             parse("%load"),
             Cell::Load {
                 path: "".into(),
-                name: None
+                name: None,
+                sheet: None,
+            }
+        );
+    }
+
+    #[test]
+    fn load_takes_a_sheet() {
+        assert_eq!(
+            parse("%load data/book 2024.xlsx --sheet 'Q1 sales' as q1"),
+            Cell::Load {
+                path: "data/book 2024.xlsx".into(),
+                name: Some("q1".into()),
+                sheet: Some("Q1 sales".into()),
+            }
+        );
+        assert_eq!(
+            parse("%load book.xlsx --sheet Sales"),
+            Cell::Load {
+                path: "book.xlsx".into(),
+                name: None,
+                sheet: Some("Sales".into()),
             }
         );
     }

@@ -5,6 +5,7 @@ pub mod cell_magics;
 pub mod checks;
 pub mod engine;
 pub mod eval;
+pub mod file_formats;
 pub mod hints;
 pub mod llm;
 pub mod load;

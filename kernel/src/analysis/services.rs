@@ -330,6 +330,7 @@ fn setup_requests(settings: &Settings, datasets: &[Dataset]) -> Vec<Request> {
                 name: d.name.clone(),
                 ipc_path: d.ipc_path.clone(),
                 make_current: i + 1 == n,
+                sheet: d.sheet.clone(),
             }),
     )
     .collect()

@@ -221,6 +221,7 @@ impl Settings {
             "MAX_OUTPUT_SIZE": self.max_output_size,
             "MAX_SAMPLE_ROWS": self.max_sample_rows,
             "DEFAULT_SAMPLE_ROWS": self.default_sample_rows,
+            "MAX_DATAFRAME_SIZE": self.max_dataframe_size,
         })
     }
 }

@@ -14,7 +14,10 @@ use std::path::PathBuf;
 pub struct Dataset {
     pub name: String,
     pub source: PathBuf,
+    /// The Arrow file (CSV) or the staged copy of a Parquet/Excel/JSON file.
     pub ipc_path: PathBuf,
+    /// The Excel worksheet read.
+    pub sheet: Option<String>,
     pub profile: Value,
     /// Content hash of the source file (replay keys, session identity).
     pub fingerprint: String,

@@ -43,7 +43,8 @@ import pandas as pd  # noqa: E402
 MAX_OUTPUT_SIZE = 10_000  # characters of text per output
 MAX_SAMPLE_ROWS = 10  # rows of a question's table result
 DEFAULT_SAMPLE_ROWS = 5  # rows in a dataset profile's sample
-_SETTING_NAMES = ("MAX_OUTPUT_SIZE", "MAX_SAMPLE_ROWS", "DEFAULT_SAMPLE_ROWS")
+MAX_DATAFRAME_SIZE = 100_000_000  # cells (rows x columns) of a dataset read by pandas here
+_SETTING_NAMES = ("MAX_OUTPUT_SIZE", "MAX_SAMPLE_ROWS", "DEFAULT_SAMPLE_ROWS", "MAX_DATAFRAME_SIZE")
 
 FULL_RESULT_BYTES = 20_000  # serialized size bound of run_question's full_result
 INTERPRETATION_CHARS = 1_500  # size bound of the text the model interprets
@@ -70,7 +71,7 @@ _emit = None
 _writers: list = []
 # This cell's output budget: stream text and rich outputs are counted apart.
 _output = {"text": 0, "rich": 0, "rich_limit": MAX_CELL_DISPLAY_BYTES, "capped": False}
-_dataset_files: dict = {}  # dataset name -> Arrow file, to reload a frame a question damaged
+_dataset_files: dict = {}  # dataset name -> (file, sheet), to reload a frame a question damaged
 
 
 def _sibling(name: str, filename: str) -> types.ModuleType:
@@ -527,26 +528,85 @@ def _format_frame(frame: traceback.FrameSummary) -> str:
 
 
 def load_dataset(name: str, ipc_path: str, make_current: bool, source: str,
-                 null_counts: list | None = None) -> dict:
-    """Register a dataset from an Arrow IPC file and return its profile.
+                 null_counts: list | None = None, sheet: str | None = None) -> dict:
+    """Register a dataset (an Arrow file from csv_ingest, or a staged Parquet/Excel/JSON file
+    read here with pandas' own reader) and return its profile, or ``{"load_error": why}``.
     ``null_counts`` (per column, from the loader) saves a pass over the data."""
-    frame = _register_dataset(name, ipc_path, make_current)
+    try:
+        frame = _read_dataset(ipc_path, sheet)
+    except _LoadError as e:
+        return {"load_error": str(e)}
+    if not ipc_path.endswith(".arrow") and frame.size > MAX_DATAFRAME_SIZE:
+        return {"load_error": (
+            f"{source} has {len(frame):,} rows x {frame.shape[1]:,} columns = {frame.size:,} cells, "
+            f"over MAX_DATAFRAME_SIZE={MAX_DATAFRAME_SIZE:,}. Raise MAX_DATAFRAME_SIZE "
+            "(environment or .env) and restart the kernel, or load a smaller extract.")}
+    _register_frame(name, frame, ipc_path, sheet, make_current)
     return _profile(name, frame, source, null_counts)
 
 
-def restore_dataset(name: str, ipc_path: str, make_current: bool) -> dict:
+def restore_dataset(name: str, ipc_path: str, make_current: bool, sheet: str | None = None) -> dict:
     """Register a dataset again after a worker respawn; returns only its size."""
-    frame = _register_dataset(name, ipc_path, make_current)
+    frame = _read_dataset(ipc_path, sheet)
+    _register_frame(name, frame, ipc_path, sheet, make_current)
     return {"name": name, "rows": len(frame), "columns": frame.shape[1]}
 
 
-def _register_dataset(name: str, ipc_path: str, make_current: bool) -> pd.DataFrame:
-    global _current_dataset
-    import arrow_bridge  # the worker's sibling module; imported on first use to keep init fast
+class _LoadError(Exception):
+    """A file pandas cannot read as its extension says; the message is for the user."""
 
-    frame = _integrity.seal_frame(arrow_bridge.read_ipc_to_pandas(ipc_path))
+
+_EXCEL = (".xlsx", ".xlsm", ".xls")
+
+
+def _read_dataset(path: str, sheet: str | None) -> pd.DataFrame:
+    """The frame of a staged file: csv_ingest's Arrow file, or pandas' own reader for
+    Parquet, Excel and JSON (so the dtypes are exactly pandas')."""
+    lower = path.lower()
+    if lower.endswith(".arrow"):
+        import arrow_bridge  # the worker's sibling module; imported on first use to keep init fast
+
+        return arrow_bridge.read_ipc_to_pandas(path)
+    try:
+        if lower.endswith((".parquet", ".pq")):
+            return pd.read_parquet(path)
+        if lower.endswith(_EXCEL):
+            return _read_excel(path, sheet)
+        if lower.endswith((".jsonl", ".ndjson")):
+            return pd.read_json(path, lines=True)
+        if lower.endswith(".json"):
+            return pd.read_json(path)
+    except _LoadError:
+        raise
+    except ImportError as e:
+        raise _LoadError(f"The worker's Python lacks a reader for this file ({e}). Run ./install.sh to repair it.") from e
+    except Exception as e:  # noqa: BLE001 - any reader failure is the file's, said plainly
+        kind = {".parquet": "Parquet", ".pq": "Parquet", ".json": "JSON", ".jsonl": "JSON lines",
+                ".ndjson": "JSON lines"}.get(os.path.splitext(lower)[1], "Excel")
+        raise _LoadError(f"Could not read the file as {kind}: {type(e).__name__}: {e}") from e
+    raise _LoadError(f"No reader for {os.path.basename(path)}")
+
+
+def _read_excel(path: str, sheet: str | None) -> pd.DataFrame:
+    with pd.ExcelFile(path) as book:
+        names = [str(n) for n in book.sheet_names]
+        listed = ", ".join(repr(n) for n in names)
+        if sheet is None:
+            if len(names) > 1:
+                raise _LoadError(
+                    f"The workbook has {len(names)} sheets: {listed}. Name one: %load PATH --sheet NAME")
+            sheet = names[0]
+        elif sheet not in names:
+            raise _LoadError(f"The workbook has no sheet {sheet!r}; its sheets are {listed}.")
+        return book.parse(sheet)
+
+
+def _register_frame(name: str, frame: pd.DataFrame, path: str, sheet: str | None,
+                    make_current: bool) -> None:
+    global _current_dataset
+    frame = _integrity.seal_frame(frame)
     DATASETS[name] = frame
-    _dataset_files[name] = ipc_path
+    _dataset_files[name] = (path, sheet)
     _integrity.STATE.dirty = True
     view = frame.copy(deep=False)  # cells change their own copy; the registry stays as loaded
     if _bindable(name):
@@ -555,7 +615,6 @@ def _register_dataset(name: str, ipc_path: str, make_current: bool) -> pd.DataFr
         _current_dataset = name
         NS["df"] = view
     _flush_streams()
-    return frame
 
 
 def _bindable(name: str) -> bool:
@@ -773,7 +832,8 @@ def _end_question(saved: tuple) -> None:
     for name, frame in list(DATASETS.items()):
         if name in prints and _integrity.fingerprint(frame) != prints[name]:
             # A question reached the loaded frame itself: load it again from its Arrow file.
-            _register_dataset(name, _dataset_files[name], make_current=name == current)
+            path, sheet = _dataset_files[name]
+            _register_frame(name, _read_dataset(path, sheet), path, sheet, make_current=name == current)
             _integrity.STATE.restored.append(f"dataset:{name}")
 
 

@@ -33,19 +33,24 @@ pub enum Request {
     IsComplete {
         code: String,
     },
-    /// A freshly parsed Arrow file: bind it, profile it.
+    /// A freshly parsed Arrow file, or a staged Parquet/Excel/JSON file the worker reads with
+    /// pandas' own reader: bind it, profile it.
     LoadDataset {
         name: String,
         ipc_path: PathBuf,
         make_current: bool,
         source: String,
         null_counts: Value,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sheet: Option<String>,
     },
-    /// An Arrow file loaded before (respawn, question worker): bind it, no profile.
+    /// A dataset loaded before (respawn, question worker): bind it, no profile.
     RestoreDataset {
         name: String,
         ipc_path: PathBuf,
         make_current: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sheet: Option<String>,
     },
     /// The user's variables as one pickle, for a question worker.
     ExportVariables {},
