@@ -6,6 +6,7 @@ pub mod checks;
 pub mod engine;
 pub mod eval;
 pub mod hints;
+pub mod history_view;
 pub mod llm;
 pub mod load;
 pub mod magics;
