@@ -12,6 +12,7 @@ mod flusher;
 mod model;
 mod mongo;
 mod mongo_doc;
+mod query;
 mod remote;
 mod resilient;
 mod spool;
@@ -20,6 +21,7 @@ mod sqlite;
 pub use error::StoreError;
 pub use model::{session_id, DatasetInfo, ExchangeRecord, SessionInfo, Usage};
 pub use mongo::MongoStore;
+pub use query::{ExchangePage, ExchangeQuery, FoundExchange};
 pub use resilient::{ResilientStore, StoreConfig, DEFAULT_OP_TIMEOUT};
 pub use sqlite::SqliteStore;
 
@@ -51,6 +53,9 @@ pub trait HistoryStore: Send + Sync {
         &self,
         notebook: &str,
     ) -> Result<Vec<(SessionInfo, Vec<ExchangeRecord>)>, StoreError>;
+    /// Exchanges of every notebook matching `query`, newest first, with the total count
+    /// (for `%history --everywhere`). Filtering happens in the backend.
+    async fn query_exchanges(&self, query: &ExchangeQuery) -> Result<ExchangePage, StoreError>;
     /// Human-readable name, e.g. "SQLite at /path" or "MongoDB at host:port/db".
     fn describe(&self) -> String;
 }

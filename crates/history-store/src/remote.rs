@@ -12,6 +12,7 @@ use tokio::sync::Notify;
 use crate::error::StoreError;
 use crate::model::{merge_recent, ExchangeRecord, SessionInfo};
 use crate::mongo::MongoStore;
+use crate::query::{newest_first, ExchangePage, ExchangeQuery, FoundExchange};
 use crate::resilient::Warnings;
 use crate::spool::Spool;
 use crate::HistoryStore;
@@ -312,6 +313,89 @@ impl Remote {
             (a.0.created_at, &a.0.session_id).cmp(&(b.0.created_at, &b.0.session_id))
         });
         out
+    }
+
+    /// MongoDB's matches plus the matching writes still in the spool. The spool holds only
+    /// unsent writes (empty while MongoDB is up), so it is filtered here rather than in SQL,
+    /// and its records are left out of MongoDB's answer so none is counted twice.
+    pub(crate) async fn query_exchanges(
+        &self,
+        query: &ExchangeQuery,
+    ) -> Result<ExchangePage, StoreError> {
+        let spooled: Vec<(String, ExchangeRecord)> = self.spool.all_exchanges().await?;
+        let spooled_ids: Vec<String> = spooled.iter().map(|(_, r)| r.id.clone()).collect();
+        let mut local: Vec<FoundExchange> = spooled
+            .into_iter()
+            .filter(|(_, r)| query.matches(r))
+            .map(|(session_id, record)| FoundExchange {
+                notebook: String::new(),
+                session_id,
+                record,
+            })
+            .collect();
+        // An audit listing may wait a little longer than a cell's context lookup.
+        let budget = self.op_timeout * 5;
+        let mongo = self.available();
+        let remote = match mongo {
+            Some(m) => {
+                self.read(budget, m.query_excluding(query, &spooled_ids))
+                    .await
+            }
+            None => None,
+        };
+        self.name_sessions(&mut local, mongo, budget).await;
+        let incomplete = (self.mongo.is_some() && remote.is_none()).then(|| {
+            format!(
+                "MongoDB at {} did not answer: only exchanges not yet sent from this machine are listed.",
+                self.target()
+            )
+        });
+        let remote = remote.unwrap_or_default();
+        let total = remote.total + local.len();
+        let mut exchanges = remote.exchanges;
+        exchanges.append(&mut local);
+        newest_first(&mut exchanges);
+        if let Some(n) = query.limit {
+            exchanges.truncate(n);
+        }
+        Ok(ExchangePage {
+            total,
+            exchanges,
+            incomplete,
+        })
+    }
+
+    /// Fills in the notebook of spooled exchanges: from a spooled or opened session, else
+    /// from MongoDB (the session may have been sent before its exchanges).
+    async fn name_sessions(
+        &self,
+        found: &mut [FoundExchange],
+        mongo: Option<&MongoStore>,
+        budget: Duration,
+    ) {
+        if found.is_empty() {
+            return;
+        }
+        let mut names = self.spool.session_notebooks().await.unwrap_or_else(|e| {
+            tracing::warn!("cannot read spooled sessions: {e}");
+            HashMap::new()
+        });
+        for (sid, info) in self.opened.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            names.insert(sid.clone(), info.notebook.clone());
+        }
+        let unknown: Vec<String> = found
+            .iter()
+            .filter(|f| !names.contains_key(&f.session_id))
+            .map(|f| f.session_id.clone())
+            .collect();
+        if let (Some(m), false) = (mongo, unknown.is_empty()) {
+            if let Some(more) = self.read(budget, m.notebooks_of(&unknown)).await {
+                names.extend(more);
+            }
+        }
+        for f in found.iter_mut() {
+            f.notebook = names.get(&f.session_id).cloned().unwrap_or_default();
+        }
     }
 
     pub(crate) fn describe(&self) -> String {

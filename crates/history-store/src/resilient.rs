@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 use crate::error::StoreError;
 use crate::model::{ExchangeRecord, SessionInfo};
 use crate::mongo::MongoStore;
+use crate::query::{ExchangePage, ExchangeQuery};
 use crate::remote::Remote;
 use crate::spool::Spool;
 use crate::sqlite::SqliteStore;
@@ -250,6 +251,13 @@ impl HistoryStore for ResilientStore {
         match &self.backend {
             Backend::Local(s) => s.notebook_history(notebook).await,
             Backend::Remote(r) => Ok(r.notebook_history(notebook).await),
+        }
+    }
+
+    async fn query_exchanges(&self, query: &ExchangeQuery) -> Result<ExchangePage, StoreError> {
+        match &self.backend {
+            Backend::Local(s) => s.query_exchanges(query).await,
+            Backend::Remote(r) => r.query_exchanges(query).await,
         }
     }
 

@@ -6,6 +6,7 @@
 //! which keeps a session's upsert ahead of its exchanges and exchanges in
 //! record order.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -297,6 +298,47 @@ impl Spool {
             )
             .await?;
         Ok(found.into_iter().max_by_key(|r| r.timestamp))
+    }
+
+    /// Pending exchanges with their session ids, oldest first.
+    pub async fn all_exchanges(&self) -> Result<Vec<(String, ExchangeRecord)>, StoreError> {
+        let err = self.sql();
+        let rows: Vec<(String, String)> = self
+            .run(move |c| {
+                c.prepare_cached(
+                    "SELECT session_id, payload FROM pending WHERE kind = 'exchange' ORDER BY seq",
+                )
+                .and_then(|mut stmt| {
+                    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(err)
+            })
+            .await?;
+        rows.iter()
+            .map(|(sid, payload)| Ok((sid.clone(), parse(payload)?)))
+            .collect()
+    }
+
+    /// session id -> notebook of the pending session upserts.
+    pub async fn session_notebooks(&self) -> Result<HashMap<String, String>, StoreError> {
+        let err = self.sql();
+        self.run(move |c| {
+            c.prepare_cached(
+                "SELECT session_id, notebook FROM pending WHERE kind = 'session' ORDER BY seq",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_map([], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                    ))
+                })?
+                .collect::<rusqlite::Result<HashMap<_, _>>>()
+            })
+            .map_err(err)
+        })
+        .await
     }
 
     /// Pending session upserts of a notebook, oldest first.

@@ -13,6 +13,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::StoreError;
 use crate::model::{ExchangeRecord, SessionInfo};
+use crate::query::{ExchangePage, ExchangeQuery, FoundExchange};
 use crate::HistoryStore;
 
 const SCHEMA: &str = "
@@ -39,7 +40,16 @@ CREATE TABLE IF NOT EXISTS exchanges (
 CREATE INDEX IF NOT EXISTS exchanges_session ON exchanges(session_id, position);
 CREATE INDEX IF NOT EXISTS exchanges_replay
     ON exchanges(question, data_fingerprint, context_key, timestamp);
+CREATE INDEX IF NOT EXISTS exchanges_time ON exchanges(timestamp);
 ";
+
+/// `ExchangeQuery` as SQL; ?1 model, ?2 since (ms), ?3 errors only, ?4 replayed only. Model and
+/// replayed live only in the record's JSON (older files have no column for them).
+const QUERY_WHERE: &str = "
+    (?1 IS NULL OR json_extract(e.record, '$.model') = ?1)
+    AND (?2 IS NULL OR e.timestamp >= ?2)
+    AND (?3 = 0 OR e.ok = 0)
+    AND (?4 = 0 OR json_extract(e.record, '$.replayed') = 1)";
 
 /// Opens (creating parent directories) a SQLite file in WAL mode with a full
 /// fsync per commit, so a committed write survives a crash or power loss.
@@ -296,6 +306,47 @@ impl HistoryStore for SqliteStore {
                 out.push((info, records));
             }
             Ok(out)
+        })
+        .await
+    }
+
+    async fn query_exchanges(&self, query: &ExchangeQuery) -> Result<ExchangePage, StoreError> {
+        let q = query.clone();
+        self.run(move |c| {
+            let model = q.model.as_deref();
+            let since = q.since.map(millis);
+            let (errors, replayed) = (q.errors_only, q.replayed_only);
+            let total: i64 = c.query_row(
+                &format!("SELECT COUNT(*) FROM exchanges e WHERE {QUERY_WHERE}"),
+                params![model, since, errors, replayed],
+                |r| r.get(0),
+            )?;
+            // A negative LIMIT is "no limit" in SQLite.
+            let limit = q.limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT COALESCE(s.notebook, ''), e.session_id, e.record
+                 FROM exchanges e LEFT JOIN sessions s ON s.session_id = e.session_id
+                 WHERE {QUERY_WHERE}
+                 ORDER BY e.timestamp DESC, e.id DESC LIMIT ?5"
+            ))?;
+            let exchanges = stmt
+                .query_map(params![model, since, errors, replayed, limit], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?))
+                })?
+                .map(|row| {
+                    let (notebook, session_id, json) = row?;
+                    Ok(FoundExchange {
+                        notebook,
+                        session_id,
+                        record: parse_record(json)?,
+                    })
+                })
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(ExchangePage {
+                total: usize::try_from(total).unwrap_or(0),
+                exchanges,
+                incomplete: None,
+            })
         })
         .await
     }

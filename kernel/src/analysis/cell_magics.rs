@@ -1,15 +1,16 @@
 //! The magics that only report or hand back: `%history`, `%sandbox`, `%help`, `%datasets`,
 //! `%code`, and the usage errors for the rest.
 
+use super::history_view::{self, HistoryArgs};
 use super::magics;
-use super::render::{escape_html, fail_cell};
+use super::render::fail_cell;
 use super::services::Services;
 use super::session;
 use super::state::State;
 use super::worker_client::Request;
 use crate::protocol::backend::{ExecuteOutcome, Output, OutputSink};
-use history_store::{ExchangeRecord, HistoryStore};
-use serde_json::{json, Value};
+use history_store::{ExchangeQuery, ExchangeRecord, HistoryStore};
+use serde_json::json;
 
 pub async fn history(
     svc: &Services,
@@ -17,8 +18,27 @@ pub async fn history(
     args: &str,
     sink: &OutputSink,
 ) -> ExecuteOutcome {
+    match history_view::parse_args(args) {
+        Ok(HistoryArgs::Notebook { all, export }) => {
+            notebook_history(svc, state, all, export, sink).await
+        }
+        Ok(HistoryArgs::Everywhere { query, export }) => {
+            everywhere(svc, query, export.as_deref(), sink).await
+        }
+        Err(usage) => fail_cell(sink, "UsageError", usage),
+    }
+}
+
+/// `%history [--all] [--export]`: this session, or every session of this notebook.
+async fn notebook_history(
+    svc: &Services,
+    state: &mut State,
+    all: bool,
+    export: bool,
+    sink: &OutputSink,
+) -> ExecuteOutcome {
     let store = svc.store().await;
-    let rows: Vec<(String, ExchangeRecord)> = if args.contains("--all") {
+    let rows: Vec<(String, ExchangeRecord)> = if all {
         match store.notebook_history(&svc.notebook).await {
             Ok(sessions) => sessions
                 .into_iter()
@@ -41,7 +61,7 @@ pub async fn history(
             .map(|r| (String::new(), r.clone()))
             .collect()
     };
-    if args.contains("--export") {
+    if export {
         let Some(path) = session::answers_path(&svc.notebook) else {
             return fail_cell(sink, "UsageError", "%history --export needs the notebook's path (JPY_SESSION_NAME), which this frontend did not provide.");
         };
@@ -59,10 +79,58 @@ pub async fn history(
     }
     svc.show_store_warnings(&store, sink);
     sink.send(Output::DisplayData {
-        data: history_table(&rows, args.contains("--all")),
+        data: history_view::notebook_table(&rows, all),
         metadata: json!({"llm_analytics": {"role": "history"}}),
         display_id: None,
     });
+    ExecuteOutcome::ok()
+}
+
+/// `%history --everywhere`: every notebook's exchanges matching the filters, listed (newest
+/// `SHOWN`) or written to a CSV file (all of them). The store does the filtering.
+async fn everywhere(
+    svc: &Services,
+    mut query: ExchangeQuery,
+    export: Option<&str>,
+    sink: &OutputSink,
+) -> ExecuteOutcome {
+    let store = svc.store().await;
+    query.limit = export.is_none().then_some(history_view::SHOWN);
+    let page = match store.query_exchanges(&query).await {
+        Ok(page) => page,
+        Err(e) => return fail_cell(sink, "HistoryError", e.to_string()),
+    };
+    svc.show_store_warnings(&store, sink);
+    let Some(file) = export else {
+        sink.send(Output::DisplayData {
+            data: history_view::everywhere_table(&page, &query, &store.describe()),
+            metadata: json!({"llm_analytics": {"role": "history"}}),
+            display_id: None,
+        });
+        return ExecuteOutcome::ok();
+    };
+    let path = std::path::absolute(file).unwrap_or_else(|_| file.into());
+    if let Err(e) = std::fs::write(&path, history_view::csv(&page.exchanges)) {
+        return fail_cell(
+            sink,
+            "UsageError",
+            format!(
+                "Cannot write {}: {e}. Give a file in a folder you can write to, e.g. %history --everywhere --export audit.csv",
+                path.display()
+            ),
+        );
+    }
+    if let Some(note) = &page.incomplete {
+        sink.stream("stderr", format!("{note}\n"));
+    }
+    sink.stream(
+        "stdout",
+        format!(
+            "Wrote {} exchanges to {}\n",
+            page.exchanges.len(),
+            path.display()
+        ),
+    );
     ExecuteOutcome::ok()
 }
 
@@ -161,43 +229,4 @@ pub fn other(state: &mut State, name: &str, sink: &OutputSink) -> ExecuteOutcome
             fail_cell(sink, "UsageError", format!("Unknown magic {other}. Available: {}. Anything else is asked as a question.", known.join(", ")))
         }
     }
-}
-
-/// `%history` as an escaped HTML table plus plain text.
-fn history_table(rows: &[(String, ExchangeRecord)], with_data: bool) -> Value {
-    if rows.is_empty() {
-        return json!({"text/plain": "No questions asked yet in this session."});
-    }
-    let mut html = String::from("<table><thead><tr><th>#</th><th>when</th>");
-    if with_data {
-        html.push_str("<th>data</th>");
-    }
-    html.push_str("<th>question</th><th>code</th><th>result</th></tr></thead><tbody>");
-    let mut text = String::new();
-    for (i, (data, r)) in rows.iter().enumerate() {
-        let when = r.timestamp.format("%Y-%m-%d %H:%M").to_string();
-        let outcome = r
-            .error
-            .as_deref()
-            .map(|e| format!("error: {e}"))
-            .unwrap_or_else(|| r.result_summary.clone());
-        let replay = if r.replayed { " (replayed)" } else { "" };
-        html.push_str(&format!("<tr><td>{}</td><td>{when}</td>", i + 1));
-        if with_data {
-            html.push_str(&format!("<td>{}</td>", escape_html(data)));
-        }
-        html.push_str(&format!(
-            "<td>{}{replay}</td><td><pre>{}</pre></td><td>{}</td></tr>",
-            escape_html(&r.question),
-            escape_html(&r.code),
-            escape_html(&outcome)
-        ));
-        text.push_str(&format!(
-            "{}. [{when}] {}{replay}\n   -> {outcome}\n",
-            i + 1,
-            r.question
-        ));
-    }
-    html.push_str("</tbody></table>");
-    json!({"text/html": html, "text/plain": text})
 }

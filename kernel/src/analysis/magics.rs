@@ -35,7 +35,7 @@ pub const MAGICS: &[(&str, &str)] = &[
     ("%%python", "%%python: run the rest of the cell as Python in the analysis namespace"),
     ("%code", "%code: put the last generated code into a new %%python cell below"),
     ("%datasets", "%datasets: list the loaded datasets"),
-    ("%history", "%history [--all] [--export]: this session's questions, code and results (--all: every session of this notebook; --export: write them as the notebook's recorded answers)"),
+    ("%history", "%history [--all] [--export]: this session's questions, code and results (--all: every session of this notebook; --export: write them as the notebook's recorded answers); %history --everywhere [--model NAME] [--since YYYY-MM-DD] [--errors] [--replayed] [--export FILE.csv]: every notebook's exchanges in the store, filtered, newest first (--export: all matches to a CSV file)"),
     ("%%fresh", "%%fresh: ask the question below the magic line without replaying a recorded answer"),
     ("%eval", "%eval QUESTIONS.jsonl --labels LABELS.jsonl --tables DIR [--ids 1,2] [--limit N]: score the configured model on golden questions (DABench format)"),
     ("%sandbox", "%sandbox: show the worker's containment layers (network, filesystem, system calls...) and limits"),

@@ -7,6 +7,7 @@ pub mod engine;
 pub mod eval;
 pub mod file_formats;
 pub mod hints;
+pub mod history_view;
 pub mod llm;
 pub mod load;
 pub mod magics;
