@@ -16,6 +16,9 @@ const MAX_SAMPLE_LINE: usize = 220;
 /// The whole sample block stays within this many characters (wide frames wrap into blocks).
 const MAX_SAMPLE_CHARS: usize = 2_500;
 const MAX_NULL_LINES: usize = 40;
+/// Sample values shown per column the question refers to, and their width.
+const REFERENCED_SAMPLES: usize = 5;
+const REFERENCED_VALUE_CHARS: usize = 30;
 
 pub const CODE_SYSTEM: &str = "You are a data analyst. Generate only executable Python code.";
 pub const RETRY_SYSTEM: &str = "You are a data analyst. Generate only valid, executable Python code that assigns result to 'result' variable.";
@@ -149,8 +152,44 @@ fn sample_info(profile: &Value) -> String {
     out.trim_end().to_string()
 }
 
-/// The structure block for one dataset.
-pub fn describe_dataset(profile: &Value, intro: &str) -> String {
+/// A wide table's columns the question refers to, wherever they sit, in full: dtype, nulls
+/// and sample values (from `sample_records`), one line each.
+fn referenced_info(profile: &Value, referenced: &[String]) -> String {
+    let mut lines = vec!["Columns the question refers to:".to_string()];
+    for c in referenced {
+        let key = c.replace('~', "~0").replace('/', "~1");
+        let dtype = profile
+            .pointer(&format!("/dtypes/{key}"))
+            .and_then(Value::as_str)
+            .unwrap_or("?");
+        let nulls = profile
+            .pointer(&format!("/null_counts/{key}"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        let samples: Vec<String> = profile["sample_records"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .take(REFERENCED_SAMPLES)
+            .map(|r| match r.get(c) {
+                Some(Value::String(s)) => py_str(&cut(s, REFERENCED_VALUE_CHARS)),
+                Some(Value::Null) | None => "None".into(),
+                Some(v) => cut(&v.to_string(), REFERENCED_VALUE_CHARS),
+            })
+            .collect();
+        let line = format!(
+            "- {}: {dtype}, {nulls} null values, first values: {}",
+            py_str(c),
+            samples.join(", ")
+        );
+        lines.push(cut(&line, MAX_SAMPLE_LINE));
+    }
+    lines.join("\n")
+}
+
+/// The structure block for one dataset; `referenced` are the columns the question names
+/// (described in full even when a wide table lists them only by name).
+pub fn describe_dataset(profile: &Value, intro: &str, referenced: &[String]) -> String {
     let columns = str_list(profile, "columns");
     let rows = profile.get("rows").and_then(Value::as_u64).unwrap_or(0);
     let sample_rows = profile
@@ -161,10 +200,15 @@ pub fn describe_dataset(profile: &Value, intro: &str) -> String {
         |key: &str| -> Vec<String> { str_list(profile, key).iter().map(|c| py_str(c)).collect() };
     let numeric = joined_within(&quoted("numeric_columns"), 1_000);
     let categorical = joined_within(&quoted("categorical_columns"), 1_000);
+    let mut listed = column_info(profile, &columns);
+    if columns.len() > MAX_LISTED_COLUMNS && !referenced.is_empty() {
+        listed.push_str("\n\n");
+        listed.push_str(&referenced_info(profile, referenced));
+    }
     format!(
         "{intro}\n\nShape: {rows} rows × {} columns\n\nColumns and types:\n{}\n\nNumeric columns: {numeric}\nCategorical columns: {categorical}\n\nFirst {sample_rows} rows of data:\n{}\n\nNull value counts per column:\n{}\n",
         columns.len(),
-        column_info(profile, &columns),
+        listed,
         sample_info(profile),
         null_info(profile, &columns),
     )
@@ -203,7 +247,9 @@ pub fn code_prompt(
     let mut prompt =
         String::from("You are a data analyst writing Python code to analyze data.\n\n");
     let (current_name, _) = datasets.last().expect("a dataset is loaded");
-    for (name, profile) in datasets {
+    // The names the question uses, read against the data (misspellings, wide tables).
+    let reading = super::assumptions::read(question, datasets.iter().map(|(_, p)| p));
+    for (i, (name, profile)) in datasets.iter().enumerate() {
         let intro = if name == current_name {
             if datasets.len() == 1 {
                 format!("You have a pandas DataFrame called 'df' (also available as '{name}') with the following structure:")
@@ -213,7 +259,7 @@ pub fn code_prompt(
         } else {
             format!("Another pandas DataFrame called '{name}' has the following structure:")
         };
-        prompt.push_str(&describe_dataset(profile, &intro));
+        prompt.push_str(&describe_dataset(profile, &intro, &reading.columns_of(i)));
         prompt.push('\n');
     }
     let params = super::parameters::prompt_text(parameters);
@@ -226,7 +272,12 @@ pub fn code_prompt(
         prompt.push('\n');
         prompt.push_str(&ctx);
     }
-    prompt.push_str(&format!("\nCurrent question: {question}\n\n"));
+    prompt.push_str(&format!("\nCurrent question: {question}\n"));
+    for line in super::assumptions::model_lines(&reading, true) {
+        prompt.push_str(&line);
+        prompt.push('\n');
+    }
+    prompt.push('\n');
     prompt.push_str(&instructions(question, !context.is_empty()));
     prompt
 }
@@ -351,6 +402,49 @@ mod tests {
         assert!(wide.len() < 12_000, "prompt has {} chars", wide.len());
         assert_eq!(wide.len() + 3, wide_many_rows.len()); // only the row count's digits differ
         assert!(wide.contains("more columns"));
+    }
+
+    #[test]
+    fn a_wide_tables_column_the_question_names_is_described_in_full() {
+        let mut p = profile(2000, 1000);
+        let records: Vec<Value> = (0..5)
+            .map(|r| {
+                let row: serde_json::Map<String, Value> = (0..2000)
+                    .map(|i| (format!("column_{i}"), json!(i * 10 + r)))
+                    .collect();
+                Value::Object(row)
+            })
+            .collect();
+        p["sample_records"] = json!(records);
+        p["null_counts"]["column_1500"] = json!(7);
+        let q = "What is the mean of column_1500 by column_3?";
+        let prompt = code_prompt(&[("w".into(), p.clone())], &[], q, &[]);
+        let line = prompt
+            .lines()
+            .find(|l| l.starts_with("- 'column_1500':"))
+            .unwrap_or_else(|| panic!("column_1500 not described:\n{prompt}"));
+        assert_eq!(
+            line,
+            "- 'column_1500': int64, 7 null values, first values: 15000, 15001, 15002, 15003, 15004"
+        );
+        assert!(prompt.len() < 12_000, "prompt has {} chars", prompt.len());
+        // Without the question naming it, the column is only a name in the index.
+        let plain = code_prompt(&[("w".into(), p)], &[], "q", &[]);
+        assert!(!plain.contains("- 'column_1500':"));
+        assert!(!plain.contains("Columns the question refers to"));
+    }
+
+    #[test]
+    fn category_values_reach_the_prompt_only_as_a_stated_assumption() {
+        let mut p = profile(3, 10);
+        p["categories"] = json!({"column_1": ["Electronics", "Confidential Ltd"]});
+        let plain = code_prompt(&[("t".into(), p.clone())], &[], "Total by column_1?", &[]);
+        assert!(!plain.contains("Electronics") && !plain.contains("Confidential"));
+        let fuzzy = code_prompt(&[("t".into(), p)], &[], "Total for elektronics?", &[]);
+        assert!(fuzzy.contains(
+            "Current question: Total for elektronics?\nIn the question, 'elektronics' means the value 'Electronics' of column 'column_1'.\n"
+        ), "{fuzzy}");
+        assert!(!fuzzy.contains("Confidential"));
     }
 
     #[test]

@@ -476,6 +476,17 @@ pub async fn ask(
             ));
         }
     }
+    // Names the question uses that the data spells otherwise: a quoted column that is not
+    // there stops here (no model call); a close misspelling is stated above the code.
+    let reading = super::assumptions::read(question, state.datasets.iter().map(|d| &d.profile));
+    if !reading.missing.is_empty() {
+        return fail(
+            sink,
+            "ColumnNotFound",
+            super::assumptions::missing_message(&reading.missing),
+        );
+    }
+    preface.extend(reading.assumptions.iter().map(|a| a.user_line()));
     if settings.openai_api_key.is_none() && !settings.endpoint_is_local() {
         return fail(sink, "MissingApiKey", missing_key_message(svc));
     }
