@@ -277,3 +277,21 @@ def test_a_call_over_the_session_cost_cap_is_not_made(kernel_factory, fake_llm, 
     assert chat_bodies(fake_llm) == []
     reply, out = execute(kc, "%usage", timeout=CELL)
     assert "MAX_COST_PER_SESSION=0.0001" in stream_text(out)
+
+
+@pytest.mark.parametrize("mode", ["schema", "masked"])
+def test_a_misspelled_value_is_read_but_not_named_to_the_model(kernel_factory, fake_llm, tmp_path, table, mode):
+    kc = start(kernel_factory, fake_llm, tmp_path, LLM_ANALYTICS_PRIVACY=mode)
+    execute(kc, f"%load {table}", timeout=CELL)
+    fake_llm.script(rules=[interpretation_rule()],
+                    replies=[{"content": "```python\nresult = df['turnover'].max()\n```"}])
+    reply, out = execute(kc, "What is the turnover of quahogvile?", timeout=CELL)
+    assert reply["status"] == "ok", all_text(out)
+    # The user is told how the word was read; the model only that it is a store_city value.
+    assert "Quahogville" in all_text([o for o in out if role(o) == "code"])
+    code_request = last_user_message(chat_bodies(fake_llm)[0])
+    assert "In the question, 'quahogvile' refers to a value of column 'store_city'." in code_request
+    assert "Quahogville" not in code_request
+    if mode == "schema":  # masked still lets the interpretation see the result's values
+        found = leaks(fake_llm, table_values(table))
+        assert found == [], [snippet(fake_llm.requests[i], v) for i, v in found]

@@ -441,6 +441,27 @@ def test_profile_sample_is_json_safe_and_bounded(rec, sales):
     assert "region" in sales["sample_text"]
 
 
+def test_profile_categories_are_few_short_text_values(rec, sales, bridge, write_ipc):
+    frame = sales_frame()
+    # region has 4 values; note has a 100-character value, left out, and the rest kept.
+    assert sales["categories"]["region"] == list(frame["region"].unique())
+    kept = [v for v in frame["note"].dropna().unique() if len(v) <= runtime.CATEGORY_MAX_CHARS]
+    assert sales["categories"]["note"] == kept
+    assert "price" not in sales["categories"]  # numbers are not categories
+    many = pd.DataFrame({"id": [f"id{i}" for i in range(runtime.CATEGORY_MAX_VALUES + 1)]})
+    profile = runtime.load_dataset("many", write_ipc(many, "many"), False, "m.csv")
+    assert profile["categories"] == {}
+
+
+def test_profile_sample_records_cover_every_column(rec, bridge, write_ipc):
+    wide = pd.DataFrame({f"c{i}": [i, i + 1] for i in range(runtime.PROFILE_MAX_COLUMNS + 10)})
+    wide["long"] = ["y" * 500, "z"]
+    profile = runtime.load_dataset("wide", write_ipc(wide, "wide"), False, "w.csv")
+    last = f"c{runtime.PROFILE_MAX_COLUMNS + 9}"
+    assert [r[last] for r in profile["sample_records"]] == list(wide[last])
+    assert profile["sample_records"][0]["long"] == "y" * runtime.SAMPLE_RECORD_CHARS + "…"
+
+
 def test_profile_html_and_text(rec, sales):
     assert SCRIPT not in sales["html"]
     assert "&lt;script&gt;" in sales["html"]

@@ -304,13 +304,9 @@ pub async fn run_one(golden: &Golden, solver: &Solver<'_>, runner: &mut EvalRunn
     let dataset = runner.dataset.clone();
     let started = Instant::now();
     let mut ledger = Ledger::default();
-    let base = prompt::code_prompt(
-        &[(dataset.name.clone(), dataset.profile.clone())],
-        &[],
-        &golden.text,
-        &[],
-        "",
-    );
+    let datasets = [(dataset.name.clone(), dataset.profile.clone())];
+    let reading = super::assumptions::read(&golden.text, datasets.iter().map(|(_, p)| p));
+    let base = prompt::code_prompt(&datasets, &[], &golden.text, &[], "", &reading, true);
     let data = DataInfo {
         names: vec![dataset.name.clone()],
         columns: dataset.profile["columns"]

@@ -1,6 +1,7 @@
 //! The analysis layer: questions, data loading, the Python worker. Knows nothing of ZMQ.
 
 pub mod answers;
+pub mod assumptions;
 pub mod cell_magics;
 pub mod checks;
 pub mod engine;

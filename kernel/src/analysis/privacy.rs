@@ -53,6 +53,12 @@ impl Privacy {
         }
     }
 
+    /// Whether category values may be named to the model (an assumption "read X as the value
+    /// Y"): only when sample rows go anyway.
+    pub fn sends_values(self) -> bool {
+        self == Self::Sample
+    }
+
     /// Whether text the data produced (errors, printed answers) is scrubbed before it is sent.
     pub fn scrubs_feedback(self) -> bool {
         self != Self::Sample

@@ -3,6 +3,7 @@
 //! (solve.rs) → show the result (capped) → interpret it, grounded in the result → record the
 //! exchange.
 
+use super::assumptions;
 use super::llm::LlmClient;
 use super::notes;
 use super::parameters;
@@ -383,7 +384,12 @@ struct Key<'a> {
 /// The code prompt for `question` as it would be sent now (`%show_prompt` shows the same):
 /// the data as the privacy mode lets the model see it, the notebook's parameters, the
 /// analyst's notes and the last exchanges.
-pub fn code_prompt_for(state: &State, question: &str, lookback: usize) -> String {
+pub fn code_prompt_for(
+    state: &State,
+    question: &str,
+    lookback: usize,
+    reading: &assumptions::Reading,
+) -> String {
     let mode = state.privacy;
     let context: Vec<ContextItem> = state
         .exchanges
@@ -408,7 +414,15 @@ pub fn code_prompt_for(state: &State, question: &str, lookback: usize) -> String
         question,
         &context,
         &notes::prompt_text(&state.notes),
+        reading,
+        mode.sends_values(),
     )
+}
+
+/// The question's names read against the full profiles (category values included: the
+/// matching is local; what of it reaches the prompt is the privacy mode's call).
+pub fn read_names(state: &State, question: &str) -> assumptions::Reading {
+    assumptions::read(question, state.datasets.iter().map(|d| &d.profile))
 }
 
 /// Re-run a recorded answer's code on the data without calling the model.
@@ -554,6 +568,17 @@ pub async fn ask(
             ));
         }
     }
+    // Names the question uses that the data spells otherwise: a quoted column that is not
+    // there stops here (no model call); a close misspelling is stated above the code.
+    let reading = read_names(state, question);
+    if !reading.missing.is_empty() {
+        return fail(
+            sink,
+            "ColumnNotFound",
+            super::assumptions::missing_message(&reading.missing),
+        );
+    }
+    preface.extend(reading.assumptions.iter().map(|a| a.user_line()));
     if settings.openai_api_key.is_none() && !settings.endpoint_is_local() {
         return fail(sink, "MissingApiKey", missing_key_message(svc));
     }
@@ -577,7 +602,7 @@ pub async fn ask(
             })
             .collect(),
     };
-    let base = code_prompt_for(state, question, settings.context_lookback);
+    let base = code_prompt_for(state, question, settings.context_lookback, &reading);
     let mut ledger = Ledger::new(Budget {
         max_tokens_per_question: settings.max_tokens_per_question,
         max_cost_per_session: settings.max_cost_per_session,

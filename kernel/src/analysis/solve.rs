@@ -558,9 +558,11 @@ fn clip(s: &str, max: usize) -> String {
     out
 }
 
-/// Column names as code would write them: trimmed, case-folded, inner spaces collapsed.
+/// Column names as code would write them: trimmed, case-folded, inner spaces collapsed, and
+/// `_`/`-` read as spaces (the model writes 'wind_speed' for a column 'wind speed').
 fn normal(name: &str) -> String {
-    name.split_whitespace()
+    name.split(|c: char| c.is_whitespace() || c == '_' || c == '-')
+        .filter(|w| !w.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
         .to_lowercase()
@@ -732,6 +734,22 @@ mod tests {
         assert!(resolve_case("result = df['revenue'].sum()", &err, &ambiguous).is_none());
         let other = json!({"ename": "ValueError", "evalue": "'revenue'"});
         assert!(resolve_case("result = df['revenue'].sum()", &other, &columns).is_none());
+    }
+
+    #[test]
+    fn underscores_and_hyphens_read_as_spaces_after_a_key_error() {
+        let columns = cols(&["wind speed", "Max-Temp", "date"]);
+        let err = json!({"ename": "KeyError", "evalue": "'wind_speed'"});
+        let (code, note) =
+            resolve_case("result = df['wind_speed'].mean()", &err, &columns).unwrap();
+        assert_eq!(code, "result = df['wind speed'].mean()");
+        assert!(note.contains("'wind speed'"), "{note}");
+        let err = json!({"ename": "KeyError", "evalue": "'max temp'"});
+        let (code, _) = resolve_case("result = df['max temp'].max()", &err, &columns).unwrap();
+        assert_eq!(code, "result = df['Max-Temp'].max()");
+        // Separators are not letters: 'windspeed' is another name.
+        let err = json!({"ename": "KeyError", "evalue": "'windspeed'"});
+        assert!(resolve_case("result = df['windspeed'].mean()", &err, &columns).is_none());
     }
 
     #[test]

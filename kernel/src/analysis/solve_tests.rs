@@ -123,6 +123,8 @@ async fn solve(
         QUESTION,
         &[],
         "",
+        &Default::default(),
+        true,
     );
     let got = solver
         .solve(&base, QUESTION, &data, &mut runner, &mut ledger)

@@ -67,7 +67,8 @@ pub fn show_prompt(
         );
     }
     let question = super::parameters::substitute(question, &state.parameters);
-    let user = question::code_prompt_for(state, &question, svc.settings.context_lookback);
+    let reading = question::read_names(state, &question);
+    let user = question::code_prompt_for(state, &question, svc.settings.context_lookback, &reading);
     let messages = json!([
         {"role": "system", "content": prompt::CODE_SYSTEM},
         {"role": "user", "content": user},

@@ -669,11 +669,46 @@ def _profile(name: str, frame: pd.DataFrame, source: str, null_counts: list | No
         "numeric_columns": _column_names(frame.select_dtypes(include=[np.number])),
         "categorical_columns": _column_names(frame.select_dtypes(include=_TEXT_DTYPES)),
         "sample_text": sample_text,
-        "sample_records": _records(sample),
+        # Every column: a wide table's column that a question names is described from here.
+        "sample_records": _records(frame.head(DEFAULT_SAMPLE_ROWS), SAMPLE_RECORD_CHARS),
+        # For the kernel's matching of names in questions only; never put into a prompt.
+        "categories": _categories(frame),
         "html": _profile_html(shown_overview, sample, hidden),
         "text": f"{shown_overview.to_string(index=False)}{more}\n\n{sample_text}",
         "memory_bytes": int(frame.memory_usage(deep=False).sum()),
     }
+
+
+# Category values for matching names in questions (assumptions.rs): text columns with at most
+# CATEGORY_MAX_VALUES distinct values among the first CATEGORY_SCAN_ROWS rows, the first
+# CATEGORY_MAX_COLUMNS text columns examined, values of at most CATEGORY_MAX_CHARS characters.
+CATEGORY_MAX_VALUES = 50
+CATEGORY_SCAN_ROWS = 200_000
+CATEGORY_MAX_COLUMNS = 40
+CATEGORY_MAX_CHARS = 80
+# A column whose first rows already hold more distinct values is skipped without a full scan.
+CATEGORY_PROBE_ROWS = 2_000
+# Text values in sample_records are cut to this many characters.
+SAMPLE_RECORD_CHARS = 200
+
+
+def _categories(frame: pd.DataFrame) -> dict:
+    out = {}
+    text = [i for i, dtype in enumerate(frame.dtypes) if str(dtype) in _TEXT_DTYPES]
+    for i in text[:CATEGORY_MAX_COLUMNS]:
+        column = frame.iloc[:CATEGORY_SCAN_ROWS, i]
+        try:
+            if column.iloc[:CATEGORY_PROBE_ROWS].nunique() > CATEGORY_MAX_VALUES:
+                continue
+            values = column.dropna().unique()
+        except TypeError:  # unhashable cells (a %%python-made frame): no categories
+            continue
+        if len(values) > CATEGORY_MAX_VALUES:
+            continue
+        kept = [v for v in values if isinstance(v, str) and len(v) <= CATEGORY_MAX_CHARS]
+        if kept:
+            out[str(frame.columns[i])] = kept
+    return out
 
 
 def _column_names(frame: pd.DataFrame) -> list:
@@ -699,10 +734,16 @@ def _profile_html(overview: pd.DataFrame, sample: pd.DataFrame, hidden: int = 0)
     return f'<div class="llm-analytics-profile">{tables}</div>'
 
 
-def _records(frame: pd.DataFrame) -> list:
+def _records(frame: pd.DataFrame, max_chars: int | None = None) -> list:
     names = _column_names(frame)
     rows = frame.itertuples(index=False, name=None)
-    return [{name: _json_safe(value) for name, value in zip(names, row)} for row in rows]
+    records = [{name: _json_safe(value) for name, value in zip(names, row)} for row in rows]
+    if max_chars is not None:
+        for record in records:
+            for name, value in record.items():
+                if isinstance(value, str) and len(value) > max_chars:
+                    record[name] = value[:max_chars] + "…"
+    return records
 
 
 def _json_safe(value):
