@@ -178,11 +178,16 @@ fn referenced_info(profile: &Value, referenced: &[String]) -> String {
                 Some(v) => cut(&v.to_string(), REFERENCED_VALUE_CHARS),
             })
             .collect();
-        let line = format!(
-            "- {}: {dtype}, {nulls} null values, first values: {}",
-            py_str(c),
-            samples.join(", ")
-        );
+        // No sample rows in privacy mode `schema`: dtype and nulls only.
+        let line = if samples.is_empty() {
+            format!("- {}: {dtype}, {nulls} null values", py_str(c))
+        } else {
+            format!(
+                "- {}: {dtype}, {nulls} null values, first values: {}",
+                py_str(c),
+                samples.join(", ")
+            )
+        };
         lines.push(cut(&line, MAX_SAMPLE_LINE));
     }
     lines.join("\n")
