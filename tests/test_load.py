@@ -339,11 +339,17 @@ def _to_bytes(number: str, unit: str) -> float:
 
 
 def test_wrong_extension(cwd_kernel, tmp_path):
-    with zipfile.ZipFile(tmp_path / "report.xlsx", "w") as z:
-        z.writestr("[Content_Types].xml", "<Types/>")
-        z.writestr("xl/workbook.xml", "<workbook/>")
-    msg = load_error(cwd_kernel, "report.xlsx")
+    # A zip archive that is no workbook: named .docx it is not a format %load reads...
+    for name in ("report.docx", "report.xlsx"):
+        with zipfile.ZipFile(tmp_path / name, "w") as z:
+            z.writestr("[Content_Types].xml", "<Types/>")
+            z.writestr("xl/workbook.xml", "<workbook/>")
+    msg = load_error(cwd_kernel, "report.docx")
     assert "csv" in msg.lower(), msg
+    assert_answers(cwd_kernel)
+    # ...named .xlsx it is read as Excel (issue 15), and the error says why it is not one.
+    msg = load_error(cwd_kernel, "report.xlsx")
+    assert "Could not read the file as Excel" in msg, msg
     assert_answers(cwd_kernel)
 
 

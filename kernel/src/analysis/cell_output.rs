@@ -89,7 +89,7 @@ pub(super) fn show_usage(
     let line = ledger.line();
     sink.send(Output::DisplayData {
         data: json!({
-            "text/markdown": format!("<sub>{}</sub>", markdown_text(&line)),
+            "text/markdown": format!("*{}*", markdown_text(&line)),
             "text/plain": line,
         }),
         metadata: metadata("usage"),
