@@ -370,7 +370,12 @@ pub fn read<'a>(question: &str, profiles: impl IntoIterator<Item = &'a Value>) -
             });
             cover(&mut covered, &said.tokens);
         } else if let Some(span) = said.quoted.clone() {
-            if explicit_column(question, &span) && !new_column(question, &span) {
+            // A name the question creates anywhere ("create a column 'x' ... the mean of the
+            // 'x' column") is no missing column at any of its mentions.
+            let created = candidates.iter().any(|c| {
+                c.key == said.key && c.quoted.as_ref().is_some_and(|s| new_column(question, s))
+            });
+            if explicit_column(question, &span) && !created {
                 reading.missing.push(Missing {
                     said: said.text.clone(),
                     nearest: index.nearest_columns(&said.key, 5),
@@ -731,7 +736,9 @@ fn explicit_column(question: &str, span: &Range<usize>) -> bool {
         .first()
         .map(|r| after[r.clone()].to_lowercase());
     let before = words_before(question, span.start, 2);
-    let bracket = question[..span.start].trim_end().ends_with('[');
+    // df['x'] is a column; DABench's answer form @name["x"] is not.
+    let head = question[..span.start].trim_end();
+    let bracket = head.ends_with('[') && !answer_field(head.trim_end_matches('['));
     bracket
         || next.as_deref().is_some_and(is_column)
         || before.last().is_some_and(|w| is_column(w))
@@ -741,6 +748,12 @@ fn explicit_column(question: &str, span: &Range<usize>) -> bool {
 }
 
 /// A name the question asks to create ("a new column 'Title'", "save it as 'x'").
+/// Whether `head` ends with an answer field's name, `@name` (the question's answer form).
+fn answer_field(head: &str) -> bool {
+    let name = head.trim_end_matches(|c: char| c.is_alphanumeric() || c == '_');
+    name.ends_with('@') && name.len() < head.len()
+}
+
 fn new_column(question: &str, span: &Range<usize>) -> bool {
     words_before(question, span.start, 8)
         .iter()
@@ -860,6 +873,24 @@ mod tests {
         ] {
             assert_eq!(read1(q).missing.len(), 1, "{q}");
         }
+    }
+
+    #[test]
+    fn created_names_and_answer_forms_are_not_missing() {
+        // DABench 75, 688, 756, 759: a column the question creates, named again later, and
+        // values or names inside the @name[...] answer form.
+        let p = json!({"columns": ["Date", "Close", "obs_value"], "dtypes": {}});
+        for q in [
+            "Create a new column called \"Daily Return\" from \"Close\". Calculate the mean of the \"Daily Return\" column.",
+            "If there is no correlation, output @correlation_status[\"No significant correlation\"]",
+            "@@median_tmax[\"median_TMAX\"]\n@range_tmax[\"range_TMAX\"]",
+        ] {
+            let r = read(q, [&p]);
+            assert!(r.missing.is_empty(), "{q}: {:?}", r.missing);
+        }
+        // A subscript and an explicit column reference still count.
+        assert_eq!(read("mean of df['reveneu_total']", [&p]).missing.len(), 1);
+        assert_eq!(read("the 'reveneu_total' column", [&p]).missing.len(), 1);
     }
 
     #[test]
