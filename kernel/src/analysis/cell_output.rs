@@ -1,7 +1,8 @@
 //! What a question cell shows besides the streamed code: a recorded answer's code, the
 //! run's outputs held to MAX_OUTPUT_SIZE, and the usage line that ends the cell.
 
-use super::render::{self, markdown_text, model_markdown, role as role_metadata};
+use super::interpret::show_interpretation;
+use super::render::{self, markdown_text, role as role_metadata};
 use super::solve::Ledger;
 use crate::protocol::backend::{Output, OutputSink};
 use serde_json::{json, Value};
@@ -80,11 +81,7 @@ pub(super) fn show_usage(
         m
     };
     if let Some((display_id, text)) = interpretation {
-        sink.send(Output::UpdateDisplayData {
-            data: json!({"text/markdown": model_markdown(text), "text/plain": text}),
-            metadata: metadata("interpretation"),
-            display_id: display_id.to_string(),
-        });
+        show_interpretation(sink, text, display_id, false, Some(&usage));
     }
     let line = ledger.line();
     sink.send(Output::DisplayData {

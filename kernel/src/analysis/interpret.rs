@@ -9,7 +9,7 @@ use super::services::Services;
 use super::solve::{Ledger, Solved};
 use super::usage::CallKind;
 use crate::protocol::backend::{Output, OutputSink};
-use serde_json::json;
+use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 /// Told to the interpretation in privacy mode `schema`, and said under it.
@@ -34,9 +34,20 @@ pub(super) fn fallback_interpretation(summary: &str) -> String {
     "Analysis completed successfully. The results are shown above.".into()
 }
 
-pub(super) fn show_interpretation(sink: &OutputSink, text: &str, display_id: &str, first: bool) {
+/// The interpretation display, first shown or redrawn; `usage` (the question's ledger) goes
+/// into its metadata on the final draw.
+pub(super) fn show_interpretation(
+    sink: &OutputSink,
+    text: &str,
+    display_id: &str,
+    first: bool,
+    usage: Option<&Value>,
+) {
     let data = json!({"text/markdown": model_markdown(text), "text/plain": text});
-    let metadata = role_metadata("interpretation");
+    let mut metadata = role_metadata("interpretation");
+    if let Some(usage) = usage {
+        metadata["llm_analytics"]["usage"] = usage.clone();
+    }
     sink.send(if first {
         Output::DisplayData {
             data,
@@ -103,7 +114,7 @@ pub(super) async fn interpret(
                 |so_far| {
                     let so_far = super::reply::without_reasoning(so_far);
                     if !so_far.trim().is_empty() && (!shown || last_draw.elapsed() >= STREAM_REDRAW) {
-                        show_interpretation(sink, &so_far, display_id, !shown);
+                        show_interpretation(sink, &so_far, display_id, !shown, None);
                         shown = true;
                         last_draw = Instant::now();
                     }
@@ -133,7 +144,7 @@ pub(super) async fn interpret(
         };
         let unsupported = super::checks::ungrounded_numbers(&text, description, question);
         if !text.is_empty() && unsupported.is_empty() {
-            show_interpretation(sink, &text, display_id, !shown);
+            show_interpretation(sink, &text, display_id, !shown, None);
             return text;
         }
         tracing::info!(
@@ -142,7 +153,7 @@ pub(super) async fn interpret(
         );
     }
     let text = fallback_interpretation(summary);
-    show_interpretation(sink, &text, display_id, !shown);
+    show_interpretation(sink, &text, display_id, !shown, None);
     text
 }
 

@@ -2,13 +2,14 @@
 
 use super::cell_output::{emit_code, show_outputs};
 use super::exchange::{record, save, Key};
+use super::interpret::show_interpretation;
 use super::question_run::{run_code, validate, Run};
 use super::render::fail_cell as fail;
-use super::render::{markdown_text, model_markdown, role as role_metadata};
+use super::render::markdown_text;
 use super::services::Services;
 use super::solve::{self, Held, Ledger};
 use super::state::State;
-use crate::protocol::backend::{ExecuteOutcome, Output, OutputSink};
+use crate::protocol::backend::{ExecuteOutcome, OutputSink};
 use history_store::ExchangeRecord;
 use serde_json::{json, Value};
 use std::time::Instant;
@@ -51,17 +52,10 @@ pub(super) async fn replay(
             show_outputs(sink, held.take(), svc.settings.max_output_size);
             // No model call: no usage line (a replayed report reads as before), but the
             // interpretation carries the (empty) ledger like every question's outputs.
-            let mut metadata = role_metadata("interpretation");
-            metadata["llm_analytics"]["usage"] = ledger.metadata(&rec.model);
-            metadata["llm_analytics"]["usage"]["replayed"] = json!(true);
-            sink.send(Output::DisplayData {
-                data: json!({
-                    "text/markdown": model_markdown(&rec.interpretation),
-                    "text/plain": rec.interpretation,
-                }),
-                metadata,
-                display_id: Some(uuid::Uuid::new_v4().to_string()),
-            });
+            let mut usage = ledger.metadata(&rec.model);
+            usage["replayed"] = json!(true);
+            let display_id = uuid::Uuid::new_v4().to_string();
+            show_interpretation(sink, &rec.interpretation, &display_id, true, Some(&usage));
             let mut replayed = record(key, &rec.code, &result, &rec.interpretation, None, &ledger);
             replayed.model = rec.model;
             replayed.endpoint_host = rec.endpoint_host;

@@ -43,22 +43,8 @@ enum Wire {
         #[serde(default)]
         text: String,
     },
-    DisplayData {
-        #[serde(default = "empty_object")]
-        data: Value,
-        #[serde(default = "empty_object")]
-        metadata: Value,
-        #[serde(default)]
-        transient: Transient,
-    },
-    UpdateDisplayData {
-        #[serde(default = "empty_object")]
-        data: Value,
-        #[serde(default = "empty_object")]
-        metadata: Value,
-        #[serde(default)]
-        transient: Transient,
-    },
+    DisplayData(Display),
+    UpdateDisplayData(Display),
     ExecuteResult {
         #[serde(default = "empty_object")]
         data: Value,
@@ -101,6 +87,17 @@ enum Wire {
     },
 }
 
+/// A display_data or update_display_data event's body.
+#[derive(Debug, serde::Deserialize)]
+struct Display {
+    #[serde(default = "empty_object")]
+    data: Value,
+    #[serde(default = "empty_object")]
+    metadata: Value,
+    #[serde(default)]
+    transient: Transient,
+}
+
 #[derive(Debug, Default, serde::Deserialize)]
 struct Transient {
     #[serde(default)]
@@ -114,20 +111,20 @@ fn empty_object() -> Value {
 pub(super) fn parse_event(line: &str) -> Option<Event> {
     Some(match serde_json::from_str::<Wire>(line).ok()? {
         Wire::Stream { name, text } => Event::Output(Output::Stream { name, text }),
-        Wire::DisplayData {
+        Wire::DisplayData(Display {
             data,
             metadata,
             transient,
-        } => Event::Output(Output::DisplayData {
+        }) => Event::Output(Output::DisplayData {
             data,
             metadata,
             display_id: transient.display_id,
         }),
-        Wire::UpdateDisplayData {
+        Wire::UpdateDisplayData(Display {
             data,
             metadata,
             transient,
-        } => Event::Output(Output::UpdateDisplayData {
+        }) => Event::Output(Output::UpdateDisplayData {
             data,
             metadata,
             display_id: transient.display_id.unwrap_or_default(),
