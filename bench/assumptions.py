@@ -5,7 +5,7 @@ the code-prompt size when a question names a column of a wide table.
 
 1. `cargo test --release ... speed_at_2000_columns -- --ignored` (assumptions.rs): matcher vs a
    naive all-pairs Damerau-Levenshtein, same run.
-2. `runtime._categories` on a ~100 MB CSV (8 columns, a third of them text) read by pandas.
+2. `runtime.datasets._categories` on a ~100 MB CSV (8 columns, a third of them text) read by pandas.
 3. A kernel (the `llm-analytics` kernelspec on JUPYTER_PATH) with the scripted model: the code
    prompt's size for a question naming one column, at 20 and 2,000 columns (tokens estimated as
    characters / 4).
@@ -39,15 +39,18 @@ def matcher() -> str:
 
 
 def categories_scan() -> str:
-    spec = importlib.util.spec_from_file_location("runtime", ROOT / "kernel/src/worker/runtime.py")
+    folder = ROOT / "kernel/src/worker/runtime"
+    spec = importlib.util.spec_from_file_location(
+        "runtime", folder / "__init__.py", submodule_search_locations=[str(folder)])
     runtime = importlib.util.module_from_spec(spec)
+    sys.modules["runtime"] = runtime
     spec.loader.exec_module(runtime)
     path = bench.make_csv(bench.CACHE / "mixed_100mb.csv", 100)
     frame = pd.read_csv(path)
     times = []
     for _ in range(5):
         t = time.perf_counter()
-        found = runtime._categories(frame)
+        found = runtime.datasets._categories(frame)
         times.append(time.perf_counter() - t)
     return (f"profile categories scan, ~100 MB CSV ({len(frame)} rows, {frame.shape[1]} columns, "
             f"{len(found)} text columns kept): {statistics.median(times) * 1e3:.1f} ms (median of 5)")

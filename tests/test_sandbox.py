@@ -818,7 +818,7 @@ ATTACKS = [
     Attack("write-shared-array", "integrity",
            "a = df['revenue'].to_numpy()\na.flags.writeable = True\na[:] = 0\nresult = 1", after=_sum_after),
     Attack("patch-renderer", "integrity",
-           "import sys\nsys.modules['llm_runtime']._table_result = lambda f, s: ({'text/html': '<script>alert(1)</script>', 'text/plain': 'x'}, {}, False)\n"
+           "import sys\nsys.modules['llm_runtime.results']._table_result = lambda f, s: ({'text/html': '<script>alert(1)</script>', 'text/plain': 'x'}, {}, False)\n"
            "result = 1", must_fail=False),
     Attack("lingering-thread", "integrity",
            "import gc, time\nstart = [o for o in gc.get_objects() if getattr(o, '__name__', '') == 'start_new_thread'"
@@ -855,7 +855,7 @@ ATTACKS = [
            "{'text/html': '<img src=x onerror=alert(1)>', 'text/markdown': '<script>x</script>'}, 'metadata': {}}))\n"
            "result = 1", must_fail=False, check=_no_raw("<img")),
     Attack("clear-output", "html injection",
-           "import sys\nsys.modules['llm_runtime'].clear_output()\nresult = 1", must_fail=False,
+           "import sys\nsys.modules['llm_runtime.output'].clear_output()\nresult = 1", must_fail=False,
            check=_no_clear_output),
     # -- the worker's own channel: forged replies and late events (issue 16 §1) --------
     Attack("forge-reply-spray", "forged channel",

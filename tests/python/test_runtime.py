@@ -1,6 +1,6 @@
-"""Unit tests of the worker's Python runtime (kernel/src/worker/runtime.py), run in-process.
+"""Unit tests of the worker's Python runtime (the kernel/src/worker/runtime/ package), run in-process.
 
-The module is imported by path and initialised with an `emit` that records events, so each
+The package is imported by path and initialised with an `emit` that records events, so each
 test sees exactly the (kind, payload) pairs the Rust worker would forward to the kernel.
 """
 from __future__ import annotations
@@ -30,7 +30,16 @@ def _import_by_path(name: str, path: Path) -> types.ModuleType:
     return module
 
 
-runtime = _import_by_path("llm_runtime_under_test", WORKER_DIR / "runtime.py")
+def _import_package(name: str, folder: Path) -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        name, folder / "__init__.py", submodule_search_locations=[str(folder)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # its modules import each other relative to this name
+    spec.loader.exec_module(module)
+    return module
+
+
+runtime = _import_package("llm_runtime_under_test", WORKER_DIR / "runtime")
 
 
 class Recorder:
@@ -70,7 +79,7 @@ def rec(monkeypatch) -> Recorder:
     recorder.streams = (sys.stdout, sys.stderr, sys.stdin)
     runtime.configure(DEFAULT_SETTINGS)
     yield recorder
-    runtime.plt.close("all")
+    runtime.output.plt.close("all")
     runtime.reset_question_state()
 
 
@@ -145,7 +154,7 @@ def test_init_namespace_has_the_base_names(rec):
 
 
 def test_init_uses_agg_and_pandas_defaults(rec):
-    assert runtime.matplotlib.get_backend().lower() == "agg"
+    assert runtime.output.matplotlib.get_backend().lower() == "agg"
     assert pd.get_option("display.max_columns") == 50
 
 
@@ -185,8 +194,8 @@ def test_input_cannot_read_the_protocol_stdin(rec):
 
 def test_configure_sets_limits_and_rejects_nonsense(rec):
     runtime.configure({"MAX_OUTPUT_SIZE": 123, "MAX_SAMPLE_ROWS": 3, "OTHER": 1})
-    assert (runtime.MAX_OUTPUT_SIZE, runtime.MAX_SAMPLE_ROWS) == (123, 3)
-    assert runtime.DEFAULT_SAMPLE_ROWS == 5
+    assert (runtime.state.MAX_OUTPUT_SIZE, runtime.state.MAX_SAMPLE_ROWS) == (123, 3)
+    assert runtime.state.DEFAULT_SAMPLE_ROWS == 5
     with pytest.raises(ValueError):
         runtime.configure({"MAX_SAMPLE_ROWS": 0})
 
@@ -333,7 +342,7 @@ def test_figures_are_emitted_as_png_and_closed(rec):
     for figure in figures:
         assert decode_png(figure["data"]["image/png"]).startswith(PNG_SIGNATURE)
         assert figure["data"]["text/plain"].startswith("<Figure size")
-    assert runtime.plt.get_fignums() == []
+    assert runtime.output.plt.get_fignums() == []
     assert rec.of("execute_result") == []
 
 
@@ -445,21 +454,21 @@ def test_profile_categories_are_few_short_text_values(rec, sales, bridge, write_
     frame = sales_frame()
     # region has 4 values; note has a 100-character value, left out, and the rest kept.
     assert sales["categories"]["region"] == list(frame["region"].unique())
-    kept = [v for v in frame["note"].dropna().unique() if len(v) <= runtime.CATEGORY_MAX_CHARS]
+    kept = [v for v in frame["note"].dropna().unique() if len(v) <= runtime.datasets.CATEGORY_MAX_CHARS]
     assert sales["categories"]["note"] == kept
     assert "price" not in sales["categories"]  # numbers are not categories
-    many = pd.DataFrame({"id": [f"id{i}" for i in range(runtime.CATEGORY_MAX_VALUES + 1)]})
+    many = pd.DataFrame({"id": [f"id{i}" for i in range(runtime.datasets.CATEGORY_MAX_VALUES + 1)]})
     profile = runtime.load_dataset("many", write_ipc(many, "many"), False, "m.csv")
     assert profile["categories"] == {}
 
 
 def test_profile_sample_records_cover_every_column(rec, bridge, write_ipc):
-    wide = pd.DataFrame({f"c{i}": [i, i + 1] for i in range(runtime.PROFILE_MAX_COLUMNS + 10)})
+    wide = pd.DataFrame({f"c{i}": [i, i + 1] for i in range(runtime.datasets.PROFILE_MAX_COLUMNS + 10)})
     wide["long"] = ["y" * 500, "z"]
     profile = runtime.load_dataset("wide", write_ipc(wide, "wide"), False, "w.csv")
-    last = f"c{runtime.PROFILE_MAX_COLUMNS + 9}"
+    last = f"c{runtime.datasets.PROFILE_MAX_COLUMNS + 9}"
     assert [r[last] for r in profile["sample_records"]] == list(wide[last])
-    assert profile["sample_records"][0]["long"] == "y" * runtime.SAMPLE_RECORD_CHARS + "…"
+    assert profile["sample_records"][0]["long"] == "y" * runtime.datasets.SAMPLE_RECORD_CHARS + "…"
 
 
 def test_profile_html_and_text(rec, sales):
@@ -581,7 +590,7 @@ def test_question_figures_follow_the_result(rec, sales):
     assert figure["metadata"] == {"llm_analytics": {"role": "result"}}
     assert decode_png(figure["data"]["image/png"]).startswith(PNG_SIGNATURE)
     assert outcome["figures"] == 1
-    assert runtime.plt.get_fignums() == []
+    assert runtime.output.plt.get_fignums() == []
 
 
 def test_question_figure_result_is_shown_once(rec, sales):
@@ -599,9 +608,9 @@ def test_question_without_result_emits_nothing(rec, sales):
 
 
 def test_question_style_changes_do_not_persist(rec, sales):
-    before = runtime.matplotlib.rcParams["lines.linewidth"]
+    before = runtime.output.matplotlib.rcParams["lines.linewidth"]
     runtime.run_question("plt.rcParams['lines.linewidth'] = 9\nresult = 1", 1)
-    assert runtime.matplotlib.rcParams["lines.linewidth"] == before
+    assert runtime.output.matplotlib.rcParams["lines.linewidth"] == before
 
 
 @pytest.mark.parametrize(
@@ -640,7 +649,7 @@ def test_question_syntax_error_has_its_line(rec, sales):
 def test_question_failure_discards_figures(rec, sales):
     runtime.run_question("plt.plot([1])\nraise SystemExit(1)", 1)
     assert rec.events == []
-    assert runtime.plt.get_fignums() == []
+    assert runtime.output.plt.get_fignums() == []
 
 
 def test_question_keyboard_interrupt_is_reported(rec, sales):
@@ -752,13 +761,13 @@ def test_interpretation_texts(rec):
 
 def test_full_result_is_bounded_json(rec):
     huge = pd.DataFrame({f"c{i}": ["w" * 500] * 20 for i in range(10)})
-    full, truncated = runtime._full_result(huge)
+    full, truncated = runtime.results.full_result(huge)
     assert truncated is True
-    assert len(json.dumps(full, ensure_ascii=False).encode()) <= runtime.FULL_RESULT_BYTES
-    series, _ = runtime._full_result(pd.Series([1.5, np.nan], index=["a", "b"], name="s"))
+    assert len(json.dumps(full, ensure_ascii=False).encode()) <= runtime.results.FULL_RESULT_BYTES
+    series, _ = runtime.results.full_result(pd.Series([1.5, np.nan], index=["a", "b"], name="s"))
     assert series == {"type": "series", "name": "s", "index": ["a", "b"], "data": [1.5, None],
                       "length": 2, "truncated": False}
-    assert runtime._full_result({"k": (np.int64(1), float("inf"))}) == ({"k": [1, None]}, False)
+    assert runtime.results.full_result({"k": (np.int64(1), float("inf"))}) == ({"k": [1, None]}, False)
 
 
 # ---------------------------------------------------------------------------
@@ -768,11 +777,11 @@ def test_full_result_is_bounded_json(rec):
 def test_reset_question_state_restores_options_and_closes_figures(rec):
     pd.set_option("display.max_rows", 3)
     pd.set_option("display.max_columns", 2)
-    runtime.plt.figure()
+    runtime.output.plt.figure()
     runtime.reset_question_state()
     assert pd.get_option("display.max_rows") == 60
     assert pd.get_option("display.max_columns") == 50
-    assert runtime.plt.get_fignums() == []
+    assert runtime.output.plt.get_fignums() == []
 
 
 def test_namespace_names_lists_user_names(rec):

@@ -1,7 +1,10 @@
 """Glue between the Rust worker loop and llm_runtime: JSON lines in, JSON lines out."""
+import importlib.abc
+import importlib.util
 import json
 import os
 import signal
+import sys
 import traceback
 
 import _llm_channel
@@ -47,8 +50,30 @@ def _emit(kind, payload):
     _llm_channel.send(_dumps({"event": kind, **payload}))
 
 
+class _EmbeddedPackage(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Imports the llm_runtime package from the sources the binary embeds
+    (`_llm_channel.RUNTIME`: module name -> source), so relative imports work as on disk."""
+
+    def __init__(self, sources: dict):
+        self._sources = sources
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in self._sources:
+            return None
+        return importlib.util.spec_from_loader(
+            fullname, self, origin=f"<{fullname}>", is_package="." not in fullname)
+
+    def create_module(self, spec):
+        return None  # the default module object
+
+    def exec_module(self, module):
+        code = compile(self._sources[module.__name__], module.__spec__.origin, "exec")
+        exec(code, module.__dict__)  # noqa: S102 - the binary's own embedded source
+
+
 def start():
     global _runtime, _ops
+    sys.meta_path.insert(0, _EmbeddedPackage(dict(_llm_channel.RUNTIME)))
     # pyo3 starts Python with signal handling off; we want SIGINT -> KeyboardInterrupt.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     import llm_runtime
@@ -56,15 +81,13 @@ def start():
     llm_runtime.init(_emit)
     _runtime = llm_runtime
     _ops = {name: getattr(llm_runtime, name) for name in OPS}
-    import sys
-
     _emit("ready", {"python": sys.version.split()[0], "sandbox": llm_runtime.sandbox_report()})
 
 
 def dispatch(line):
     """Run one request; always return exactly one reply line."""
     reply = _dispatch(line)
-    integrity = _runtime._integrity if _runtime is not None else None
+    integrity = _runtime.integrity if _runtime is not None else None
     if integrity is not None and integrity.STATE.tainted:
         # A question left a thread running that would not stop: reply, then end this process so
         # the kernel starts a clean one (with the data restored) for the next cell.

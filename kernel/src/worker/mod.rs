@@ -19,7 +19,18 @@ use std::io::{BufRead, Write};
 use std::os::fd::FromRawFd;
 use std::sync::Mutex;
 
-const RUNTIME_PY: &str = include_str!("runtime.py");
+/// The `llm_runtime` package (runtime/), imported by bootstrap.py from these sources.
+const RUNTIME_PACKAGE: &[(&str, &str)] = &[
+    ("llm_runtime", include_str!("runtime/__init__.py")),
+    ("llm_runtime.state", include_str!("runtime/state.py")),
+    ("llm_runtime.output", include_str!("runtime/output.py")),
+    ("llm_runtime.values", include_str!("runtime/values.py")),
+    ("llm_runtime.datasets", include_str!("runtime/datasets.py")),
+    ("llm_runtime.results", include_str!("runtime/results.py")),
+    ("llm_runtime.cells", include_str!("runtime/cells.py")),
+    ("llm_runtime.questions", include_str!("runtime/questions.py")),
+    ("llm_runtime.introspection", include_str!("runtime/introspection.py")),
+];
 const ARROW_BRIDGE_PY: &str = include_str!("arrow_bridge.py");
 const BOOTSTRAP_PY: &str = include_str!("bootstrap.py");
 const INTEGRITY_PY: &str = include_str!("integrity.py");
@@ -86,6 +97,11 @@ fn channel_module<'py>(
 ) -> PyResult<Bound<'py, PyModule>> {
     let m = PyModule::new(py, "_llm_channel")?;
     m.add("SANDBOX", sandbox)?;
+    let runtime = PyDict::new(py);
+    for (name, source) in RUNTIME_PACKAGE {
+        runtime.set_item(name, source)?;
+    }
+    m.add("RUNTIME", runtime)?;
     // "question": this process runs one question's model code and is then killed.
     m.add("ROLE", if question { "question" } else { "user" })?;
     let send = PyCFunction::new_closure(
@@ -134,7 +150,6 @@ pub fn run(question: bool) -> anyhow::Result<()> {
                 .set_item("_llm_channel", channel_module(py, &report_json, question)?)?;
             register_module(py, "arrow_bridge", ARROW_BRIDGE_PY)?;
             register_module(py, "llm_integrity", INTEGRITY_PY)?;
-            register_module(py, "llm_runtime", RUNTIME_PY)?;
             register_module(py, "llm_bootstrap", BOOTSTRAP_PY)?;
             let boot = py.import("llm_bootstrap")?;
             boot.call_method0("start")?;
@@ -172,4 +187,32 @@ pub fn run(question: bool) -> anyhow::Result<()> {
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RUNTIME_PACKAGE;
+
+    /// A module added to runtime/ but not embedded would import on disk (tests) and fail in
+    /// the worker.
+    #[test]
+    fn every_runtime_module_is_embedded() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/worker/runtime");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| {
+                let name = e.unwrap().file_name().into_string().unwrap();
+                let stem = name.strip_suffix(".py")?.to_string();
+                Some(if stem == "__init__" {
+                    "llm_runtime".to_string()
+                } else {
+                    format!("llm_runtime.{stem}")
+                })
+            })
+            .collect();
+        let mut embedded: Vec<String> = RUNTIME_PACKAGE.iter().map(|(n, _)| n.to_string()).collect();
+        on_disk.sort();
+        embedded.sort();
+        assert_eq!(on_disk, embedded);
+    }
 }

@@ -1,8 +1,10 @@
-//! The worker's side of the pipe as the kernel reads it: JSON lines, each at most
-//! MAX_LINE_BYTES (longer ones are skipped, never buffered), parsed into typed events; and
-//! its stderr, forwarded up to a cap.
+//! The worker's side of the pipe as the kernel reads it: JSON lines framed by tokio-util's
+//! `LinesCodec`, each at most MAX_LINE_BYTES (longer ones are skipped, never buffered), parsed
+//! into typed events; and its stderr, forwarded up to a cap.
 
 use super::*;
+use bytes::BytesMut;
+use tokio_util::codec::{Decoder, LinesCodec, LinesCodecError};
 
 #[derive(Debug)]
 pub(super) enum Event {
@@ -31,7 +33,7 @@ pub(super) fn event_kind(ev: &Event) -> &'static str {
     }
 }
 
-/// One line of the worker protocol as the worker writes it (runtime.py `_send`, bootstrap.py).
+/// One line of the worker protocol as the worker writes it (runtime/output.py `send`, bootstrap.py).
 /// Every field has a default: a worker that leaves one out gets an empty value, while a field
 /// of the wrong type or an unknown `event` makes the line unreadable (it is dropped and logged).
 #[derive(Debug, serde::Deserialize)]
@@ -185,39 +187,50 @@ pub(super) async fn forward_stderr(mut stderr: tokio::process::ChildStderr) {
     }
 }
 
-/// Read one line (without its newline) into `line`, keeping at most `max` bytes.
-/// `Some(true)`: a complete line; `Some(false)`: a longer line was skipped; `None`: end of input.
-pub(super) async fn read_line_capped<R: AsyncBufRead + Unpin>(
-    reader: &mut R,
-    line: &mut Vec<u8>,
-    max: usize,
-) -> std::io::Result<Option<bool>> {
-    line.clear();
-    let mut overflow = false;
-    let mut any = false;
-    loop {
-        let available = reader.fill_buf().await?;
-        if available.is_empty() {
-            return Ok(any.then_some(!overflow));
+/// One line of the worker's stdout as the reader sees it.
+#[derive(Debug, PartialEq)]
+pub(super) enum Line {
+    Text(String),
+    /// Longer than the maximum: skipped without being buffered.
+    Oversized,
+    /// Not UTF-8, so not a protocol line: skipped.
+    NotUtf8,
+}
+
+/// tokio-util's `LinesCodec` with a maximum length, made to go on after a line it refuses:
+/// `FramedRead` ends the stream on a decoder error, so the codec's two per-line errors (too
+/// long, not UTF-8) become items instead. Memory stays bounded by the maximum whatever the
+/// worker writes (the codec discards the rest of a long line as it arrives).
+pub(super) struct WorkerLines(LinesCodec);
+
+impl WorkerLines {
+    pub(super) fn new(max_bytes: usize) -> Self {
+        Self(LinesCodec::new_with_max_length(max_bytes))
+    }
+}
+
+impl Decoder for WorkerLines {
+    type Item = Line;
+    type Error = std::io::Error;
+
+    fn decode(&mut self, buf: &mut BytesMut) -> std::io::Result<Option<Line>> {
+        per_line(self.0.decode(buf))
+    }
+
+    fn decode_eof(&mut self, buf: &mut BytesMut) -> std::io::Result<Option<Line>> {
+        per_line(self.0.decode_eof(buf))
+    }
+}
+
+fn per_line(decoded: Result<Option<String>, LinesCodecError>) -> std::io::Result<Option<Line>> {
+    match decoded {
+        Ok(line) => Ok(line.map(Line::Text)),
+        Err(LinesCodecError::MaxLineLengthExceeded) => Ok(Some(Line::Oversized)),
+        // The codec has already consumed the line when it finds it is not UTF-8.
+        Err(LinesCodecError::Io(e)) if e.kind() == std::io::ErrorKind::InvalidData => {
+            Ok(Some(Line::NotUtf8))
         }
-        any = true;
-        let (chunk, used, done) = match available.iter().position(|&b| b == b'\n') {
-            Some(i) => (&available[..i], i + 1, true),
-            None => (available, available.len(), false),
-        };
-        if !overflow {
-            if line.len() + chunk.len() <= max {
-                line.extend_from_slice(chunk);
-            } else {
-                overflow = true;
-                line.clear();
-                line.shrink_to(64 << 10);
-            }
-        }
-        reader.consume(used);
-        if done {
-            return Ok(Some(!overflow));
-        }
+        Err(LinesCodecError::Io(e)) => Err(e),
     }
 }
 
@@ -255,27 +268,28 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn long_lines_are_skipped_not_buffered() {
-        let data = format!("{}\nshort\n{}", "x".repeat(100), "tail-without-newline");
-        let mut reader = BufReader::with_capacity(16, data.as_bytes());
-        let mut line = Vec::new();
+    async fn long_and_non_utf8_lines_are_skipped_and_reading_goes_on() {
+        use futures::StreamExt;
+        use tokio_util::codec::FramedRead;
+        let mut data = format!("{}\nshort\n", "x".repeat(100)).into_bytes();
+        data.extend_from_slice(b"\xff\xfe bad\n");
+        data.extend_from_slice("x".repeat(50).as_bytes()); // long, and no newline at the end
+        data.extend_from_slice(b"\nafter\ntail-without-newline");
+        let mut lines = FramedRead::with_capacity(&data[..], WorkerLines::new(20), 16);
+        let mut seen = vec![];
+        while let Some(line) = lines.next().await {
+            seen.push(line.unwrap());
+        }
         assert_eq!(
-            read_line_capped(&mut reader, &mut line, 10).await.unwrap(),
-            Some(false)
-        );
-        assert_eq!(
-            read_line_capped(&mut reader, &mut line, 10).await.unwrap(),
-            Some(true)
-        );
-        assert_eq!(line, b"short");
-        assert_eq!(
-            read_line_capped(&mut reader, &mut line, 100).await.unwrap(),
-            Some(true)
-        );
-        assert_eq!(line, b"tail-without-newline");
-        assert_eq!(
-            read_line_capped(&mut reader, &mut line, 100).await.unwrap(),
-            None
+            seen,
+            vec![
+                Line::Oversized,
+                Line::Text("short".into()),
+                Line::NotUtf8,
+                Line::Oversized,
+                Line::Text("after".into()),
+                Line::Text("tail-without-newline".into()),
+            ]
         );
     }
 }

@@ -32,13 +32,15 @@ use std::process::Stdio;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
 
 use environment::{worker_env, worker_scratch};
-use framing::{event_kind, forward_stderr, parse_event, read_line_capped, Event};
+use framing::{event_kind, forward_stderr, parse_event, Event, Line, WorkerLines};
+use futures::StreamExt;
+use tokio_util::codec::FramedRead;
 use output_policy::html_is_safe;
 use output_policy::{output_size, untrusted_output};
 pub use report::kernel_layers;
@@ -199,19 +201,22 @@ impl Worker {
         tokio::spawn(forward_stderr(stderr));
         let (tx, events) = mpsc::channel(EVENT_QUEUE);
         tokio::spawn(async move {
-            let mut reader = BufReader::new(stdout);
-            let mut line = Vec::new();
-            loop {
-                let ev = match read_line_capped(&mut reader, &mut line, MAX_LINE_BYTES).await {
-                    Ok(Some(true)) => match parse_event(&String::from_utf8_lossy(&line)) {
+            let mut lines = FramedRead::new(stdout, WorkerLines::new(MAX_LINE_BYTES));
+            while let Some(line) = lines.next().await {
+                let ev = match line {
+                    Ok(Line::Text(text)) => match parse_event(&text) {
                         Some(ev) => ev,
                         None => {
-                            tracing::warn!("worker sent an unreadable line ({} bytes)", line.len());
+                            tracing::warn!("worker sent an unreadable line ({} bytes)", text.len());
                             continue;
                         }
                     },
-                    Ok(Some(false)) => Event::Oversized,
-                    Ok(None) | Err(_) => return,
+                    Ok(Line::Oversized) => Event::Oversized,
+                    Ok(Line::NotUtf8) => {
+                        tracing::warn!("worker sent a line that is not UTF-8");
+                        continue;
+                    }
+                    Err(_) => return,
                 };
                 if tx.send(ev).await.is_err() {
                     return;
