@@ -110,7 +110,7 @@ def test_bad_files_and_limits_are_clear_errors_and_lose_nothing(kernel_factory, 
     assert reply["status"] == "ok", all_text(out)
     big = tmp_path / "big.parquet"
     frame().to_parquet(big)  # 20 cells
-    reply, out = execute(kc, f"%load {big}", timeout=CELL)
+    reply, out = execute(kc, f"%load {big} --engine pandas", timeout=CELL)
     err = errors(out)[0]["content"]
     assert err["ename"] == "LoadError" and "MAX_DATAFRAME_SIZE=12" in err["evalue"]
     broken = tmp_path / "broken.parquet"
@@ -124,6 +124,9 @@ def test_bad_files_and_limits_are_clear_errors_and_lose_nothing(kernel_factory, 
     assert errors(out)[0]["content"]["ename"] == "UsageError"
     # The dataset loaded before the failures is still there, unchanged.
     assert kernel_frame(kc) == expected(pd.read_parquet(good))
+    # Without --engine pandas, a file over the limit becomes a DuckDB table (test_duckdb.py).
+    reply, out = execute(kc, f"%load {big} as big", timeout=CELL)
+    assert reply["status"] == "ok" and "MAX_DATAFRAME_SIZE=12" in stream_text(out), all_text(out)
 
 
 def test_a_restarted_worker_gets_the_file_back(kc, tmp_path):

@@ -66,6 +66,11 @@ pub struct ExchangeRecord {
     /// (papermill reports); a replay needs the same values. Absent in older records.
     #[serde(default)]
     pub parameters: BTreeMap<String, String>,
+    /// Where the work ran when not in pandas: one entry per query an engine (DuckDB) ran,
+    /// `{"engine", "sql", "rows_scanned", "rows_returned", "seconds"}`. Absent (null) when
+    /// the question used pandas only, and in older records.
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub engine_runs: Value,
 }
 
 /// Stable session id: sha256 of the notebook and its sorted data fingerprints,

@@ -262,6 +262,9 @@ pub(crate) fn record_doc(rec: &ExchangeRecord) -> Document {
         .map(|(k, v)| (k.clone(), Bson::String(v.clone())))
         .collect();
     d.insert("parameters", parameters);
+    if !rec.engine_runs.is_null() {
+        put_json(&mut d, "engine_runs", &rec.engine_runs);
+    }
     d
 }
 
@@ -312,6 +315,7 @@ pub(crate) fn record_from(d: &Document) -> Result<ExchangeRecord, StoreError> {
                     .collect()
             })
             .unwrap_or_default(),
+        engine_runs: get_json(d, "engine_runs")?,
     })
 }
 
@@ -343,6 +347,7 @@ mod tests {
             context_key: "ck".into(),
             replayed: false,
             parameters: Default::default(),
+            engine_runs: Value::Null,
         }
     }
 

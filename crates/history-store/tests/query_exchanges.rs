@@ -39,6 +39,7 @@ fn rec(id: &str, ts: i64, model: &str, error: bool, replayed: bool) -> ExchangeR
         context_key: "ck".into(),
         replayed,
         parameters: Default::default(),
+        engine_runs: serde_json::Value::Null,
     }
 }
 

@@ -183,10 +183,10 @@ pub fn other(state: &mut State, name: &str, sink: &OutputSink) -> ExecuteOutcome
                     .iter()
                     .enumerate()
                     .map(|(i, d)| {
-                        let current = if i + 1 == state.datasets.len() {
-                            " (df)"
-                        } else {
-                            ""
+                        let current = match (i + 1 == state.datasets.len(), &d.engine) {
+                            (_, Some(_)) => " (DuckDB table: query it with sql())",
+                            (true, None) => " (df)",
+                            (false, None) => "",
                         };
                         format!(
                             "{}{current}: {} rows × {} columns from {}",

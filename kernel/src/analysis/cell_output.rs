@@ -66,6 +66,57 @@ pub(super) fn show_outputs(sink: &OutputSink, outputs: Vec<Output>, max_chars: u
     }
 }
 
+/// Where the work ran, when an engine did it (§4 of the DuckDB design): the engine, each
+/// query it ran, rows scanned and returned and the time, with the runs in the metadata.
+/// Nothing is shown for a pandas-only answer.
+pub(super) fn show_engine_runs(sink: &OutputSink, runs: &Value) {
+    let Some(list) = runs.as_array().filter(|l| !l.is_empty()) else {
+        return;
+    };
+    let count = |v: &Value| {
+        v.as_u64()
+            .map(thousands)
+            .unwrap_or_else(|| "unknown".to_string())
+    };
+    let mut markdown = String::new();
+    let mut plain = String::new();
+    for run in list {
+        let sql = run["sql"].as_str().unwrap_or("");
+        let line = format!(
+            "Ran in DuckDB: {} rows scanned, {} rows returned, {:.2} s",
+            count(&run["rows_scanned"]),
+            count(&run["rows_returned"]),
+            run["seconds"].as_f64().unwrap_or(0.0)
+        );
+        let fence = render::fence_for(sql);
+        markdown.push_str(&format!(
+            "{}\n\n{fence}sql\n{sql}\n{fence}\n\n",
+            markdown_text(&line)
+        ));
+        plain.push_str(&format!("{line}\n{sql}\n\n"));
+    }
+    let mut metadata = role_metadata("result");
+    metadata["llm_analytics"]["engine_runs"] = runs.clone();
+    sink.send(Output::DisplayData {
+        data: json!({"text/markdown": markdown.trim_end(), "text/plain": plain.trim_end()}),
+        metadata,
+        display_id: None,
+    });
+}
+
+/// 16000000 -> "16,000,000".
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// The cell's usage line, e.g. "2 calls · 1,240 tokens · $0.0004", with the full ledger in
 /// its metadata; the interpretation (if any) gets the same metadata on its final update.
 pub(super) fn show_usage(

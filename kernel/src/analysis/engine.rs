@@ -35,7 +35,7 @@ impl Engine {
         let interrupt = Arc::new(InterruptHandle::default());
         let scratch = scratch::create()?;
         let scratch_path = scratch.path().to_path_buf();
-        let worker = match Worker::spawn(&exe, interrupt.clone(), &scratch_path, Role::User) {
+        let worker = match Worker::spawn(&exe, interrupt.clone(), &scratch_path, Role::User, &[]) {
             Ok(w) => Some(w),
             Err(e) => {
                 tracing::error!("could not start the Python worker: {e}");
@@ -164,7 +164,12 @@ impl Backend for Engine {
                 }
                 outcome
             }
-            Cell::Load { path, name, sheet } => {
+            Cell::Load {
+                path,
+                name,
+                sheet,
+                engine,
+            } => {
                 let undefined = parameters::undefined(&path, &state.parameters);
                 if !undefined.is_empty() {
                     return fail_cell(
@@ -178,7 +183,7 @@ impl Backend for Engine {
                     );
                 }
                 let path = parameters::substitute(&path, &state.parameters);
-                super::load::load(&self.svc, &mut state, &path, name, sheet, &sink).await
+                super::load::load(&self.svc, &mut state, &path, name, sheet, engine, &sink).await
             }
             Cell::Magic { name, args } if name == "%history" => {
                 cell_magics::history(&self.svc, &mut state, &args, &sink).await

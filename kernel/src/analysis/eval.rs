@@ -401,6 +401,7 @@ async fn load_table(svc: &Services, path: &Path, n: usize) -> Result<Dataset, St
         sheet: None,
         profile,
         fingerprint,
+        engine: None,
     })
 }
 

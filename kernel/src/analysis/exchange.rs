@@ -59,6 +59,7 @@ pub(super) fn record(
         context_key: key.context_key.clone(),
         replayed: false,
         parameters: parameters::used_by(&key.parameters, key.question, code),
+        engine_runs: result.get("engine_runs").cloned().unwrap_or(Value::Null),
     }
 }
 

@@ -1,7 +1,9 @@
 //! `%load PATH [as NAME]`: parse the file to Arrow off the async loop (csv-ingest), hand it
 //! to the user worker (which profiles it), show the profile, and resume the notebook's
-//! session for that data.
+//! session for that data. Data too large for pandas (or `--engine duckdb`, or a glob)
+//! becomes a DuckDB table over the files where they lie (duck_load).
 
+use super::duck_load;
 use super::file_formats::{self, Format};
 use super::magics;
 use super::services::Services;
@@ -13,8 +15,20 @@ use history_store::HistoryStore;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
+/// The way out of MAX_UPLOAD_SIZE for CSV and Parquet, said where the limit is hit.
+const IN_PLACE_HINT: &str =
+    "Or query the file where it lies, without loading it: %load PATH --engine duckdb";
+
 /// How long memory freed after a `%load` stays with the kernel for the next load.
 const MEMORY_RELEASE_DELAY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Who reads the data: `--engine` or, by default, pandas unless the data is too large.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Choice {
+    Auto,
+    Pandas,
+    DuckDb,
+}
 
 pub async fn load(
     svc: &Services,
@@ -22,18 +36,27 @@ pub async fn load(
     path: &str,
     name: Option<String>,
     sheet: Option<String>,
+    engine: Option<String>,
     sink: &OutputSink,
 ) -> ExecuteOutcome {
     let fail = |e: ErrorInfo| {
         sink.error(e.clone());
         ExecuteOutcome::error(e)
     };
+    let usage = |why: &str| fail(ErrorInfo::new("UsageError", why));
     if path.is_empty() {
-        return fail(ErrorInfo::new(
-            "UsageError",
-            "Usage: %load PATH [as NAME], e.g. %load sales.csv as sales",
-        ));
+        return usage("Usage: %load PATH [as NAME], e.g. %load sales.csv as sales");
     }
+    let choice = match engine.as_deref() {
+        None => Choice::Auto,
+        Some("pandas") => Choice::Pandas,
+        Some("duckdb") => Choice::DuckDb,
+        Some(other) => {
+            return usage(&format!(
+                "--engine takes duckdb (query the files where they lie, for data too large for pandas) or pandas, not '{other}'."
+            ))
+        }
+    };
     let expanded = if let Some(rest) = path.strip_prefix("~/") {
         std::env::var("HOME")
             .map(|h| PathBuf::from(h).join(rest))
@@ -45,11 +68,18 @@ pub async fn load(
     state.loads += 1;
     let started = std::time::Instant::now();
     let format = Format::of(&expanded);
-    if sheet.is_some() && format != Some(Format::Excel) {
-        return fail(ErrorInfo::new(
-            "UsageError",
+    if sheet.is_some() && (format != Some(Format::Excel) || choice == Choice::DuckDb) {
+        return usage(
             "--sheet names a worksheet of an Excel file (.xlsx, .xlsm, .xls); this file is not one.",
-        ));
+        );
+    }
+    if duck_load::is_glob(path) || choice == Choice::DuckDb {
+        if choice == Choice::Pandas {
+            return usage(
+                "A file pattern loads as one DuckDB table: drop --engine pandas, or name one file.",
+            );
+        }
+        return in_place(svc, state, &expanded, name, sink).await;
     }
     let staged = match format {
         Some(format) => stage_file(svc, state, &expanded, &name, format).await,
@@ -57,7 +87,11 @@ pub async fn load(
     };
     let (ipc_path, fingerprint, null_counts, encoding, table) = match staged {
         Ok(s) => s,
-        Err(e) => return fail(e),
+        Err(Refused::TooManyCells(why)) if choice == Choice::Auto => {
+            return too_large_for_pandas(svc, state, &expanded, name, &why, sink).await
+        }
+        Err(Refused::TooManyCells(why)) => return fail(ErrorInfo::new("LoadError", why)),
+        Err(Refused::Error(e)) => return fail(e),
     };
     let request = Request::LoadDataset {
         name: name.clone(),
@@ -86,6 +120,11 @@ pub async fn load(
     // pandas could not read the file, or it is over a limit: the worker says why.
     if let Some(why) = profile.get("load_error").and_then(Value::as_str) {
         let _ = std::fs::remove_file(&ipc_path);
+        if profile["too_large"] == true && choice == Choice::Auto && format == Some(Format::Parquet)
+        {
+            let why = why.to_string();
+            return too_large_for_pandas(svc, state, &expanded, name, &why, sink).await;
+        }
         return fail(ErrorInfo::new("LoadError", why));
     }
     tracing::debug!(
@@ -96,9 +135,81 @@ pub async fn load(
     if encoding == "latin-1" {
         text.push_str("\n(The file is not UTF-8; it was read as Latin-1.)");
     }
+    let dataset = Dataset {
+        name,
+        source: expanded,
+        ipc_path,
+        sheet,
+        profile,
+        fingerprint,
+        engine: None,
+    };
+    finish(svc, state, dataset, text, sink).await;
+    tracing::debug!("%load: session resumed at {:?}", started.elapsed());
+    ExecuteOutcome::ok()
+}
+
+/// Over MAX_DATAFRAME_SIZE for pandas: say so in one line, then load it in place.
+async fn too_large_for_pandas(
+    svc: &Services,
+    state: &mut State,
+    source: &Path,
+    name: String,
+    why: &str,
+    sink: &OutputSink,
+) -> ExecuteOutcome {
+    let why = why.trim_end_matches('.');
+    sink.stream(
+        "stdout",
+        format!("{why}: loading it as a DuckDB table that questions query with SQL where the file lies (--engine pandas refuses instead).\n"),
+    );
+    in_place(svc, state, source, name, sink).await
+}
+
+/// A DuckDB table over the files where they lie (duck_load).
+async fn in_place(
+    svc: &Services,
+    state: &mut State,
+    source: &Path,
+    name: String,
+    sink: &OutputSink,
+) -> ExecuteOutcome {
+    match duck_load::load(svc, state, source, &name, sink).await {
+        Ok(dataset) => {
+            let files = dataset.engine_files();
+            let size = dataset.engine.as_ref().map_or(0, |e| e.bytes);
+            let what = match files.len() {
+                1 => "its file".to_string(),
+                n => format!("its {n} files"),
+            };
+            let text = format!(
+                "{}\n\nEngine: DuckDB reads {what} ({}) in place; questions query {} with SQL.",
+                dataset.profile["text"].as_str().unwrap_or(""),
+                duck_load::human_bytes(size),
+                dataset.name
+            );
+            finish(svc, state, dataset, text, sink).await;
+            ExecuteOutcome::ok()
+        }
+        Err(e) => {
+            sink.error(e.clone());
+            ExecuteOutcome::error(e)
+        }
+    }
+}
+
+/// Show the profile, retire the name's old files, pick up its notes, and make the dataset
+/// current: the session resumes for the new data and a question worker warms up.
+async fn finish(
+    svc: &Services,
+    state: &mut State,
+    dataset: Dataset,
+    text: String,
+    sink: &OutputSink,
+) {
     sink.send(Output::DisplayData {
-        data: json!({"text/html": profile["html"], "text/plain": text}),
-        metadata: json!({"llm_analytics": {"role": "profile", "dataset": name}}),
+        data: json!({"text/html": dataset.profile["html"], "text/plain": text}),
+        metadata: json!({"llm_analytics": {"role": "profile", "dataset": dataset.name}}),
         display_id: None,
     });
     // A dataset loaded again under its name: its old Arrow file is no longer needed
@@ -107,7 +218,7 @@ pub async fn load(
     let stale: Vec<PathBuf> = state
         .datasets
         .iter()
-        .filter(|d| d.name == name)
+        .filter(|d| d.name == dataset.name && d.engine.is_none())
         .map(|d| d.ipc_path.clone())
         .collect();
     if !stale.is_empty() {
@@ -117,22 +228,19 @@ pub async fn load(
             }
         });
     }
-    pick_up_notes(svc, state, &expanded, sink);
-    state.datasets.retain(|d| d.name != name);
-    state.datasets.push(Dataset {
-        name,
-        source: expanded,
-        ipc_path,
-        sheet,
-        profile,
-        fingerprint,
-    });
+    pick_up_notes(svc, state, &dataset.source, sink);
+    state.datasets.retain(|d| d.name != dataset.name);
+    state.datasets.push(dataset);
     state.data_version += 1;
     resume_session(svc, state, sink).await;
     // Warm a question worker now, while the user reads the profile and types.
     svc.prepare_question_worker(state).await;
-    tracing::debug!("%load: session resumed at {:?}", started.elapsed());
-    ExecuteOutcome::ok()
+}
+
+/// Why a file was not staged; too many cells for pandas is the one a DuckDB table answers.
+enum Refused {
+    Error(ErrorInfo),
+    TooManyCells(String),
 }
 
 /// What a staged dataset is: the file the worker reads, its fingerprint, the missing counts
@@ -151,7 +259,7 @@ async fn parse_csv(
     state: &State,
     source: &Path,
     name: &str,
-) -> Result<Staged, ErrorInfo> {
+) -> Result<Staged, Refused> {
     let ipc_path = state
         .scratch
         .path()
@@ -176,8 +284,22 @@ async fn parse_csv(
     .await;
     let table = match parsed {
         Ok(Ok(table)) => table,
-        Ok(Err(e)) => return Err(ErrorInfo::new("LoadError", e.to_string())),
-        Err(e) => return Err(ErrorInfo::new("LoadError", format!("Loading failed: {e}"))),
+        Ok(Err(e @ csv_ingest::LoadError::TooManyCells { .. })) => {
+            return Err(Refused::TooManyCells(e.to_string()))
+        }
+        Ok(Err(e @ csv_ingest::LoadError::TooLarge { .. })) => {
+            return Err(Refused::Error(ErrorInfo::new(
+                "LoadError",
+                format!("{e} {IN_PLACE_HINT}"),
+            )))
+        }
+        Ok(Err(e)) => return Err(Refused::Error(ErrorInfo::new("LoadError", e.to_string()))),
+        Err(e) => {
+            return Err(Refused::Error(ErrorInfo::new(
+                "LoadError",
+                format!("Loading failed: {e}"),
+            )))
+        }
     };
     let fingerprint = session::content_fingerprint(table.content_hash, table.source_bytes);
     Ok((
@@ -196,7 +318,7 @@ async fn stage_file(
     source: &Path,
     name: &str,
     format: Format,
-) -> Result<Staged, ErrorInfo> {
+) -> Result<Staged, Refused> {
     let ext = source
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
@@ -206,10 +328,16 @@ async fn stage_file(
         .path()
         .join(format!("{}-{}.{ext}", state.loads, name));
     let (src, max) = (source.to_path_buf(), svc.settings.max_upload_size);
+    let refused = |why: String| Refused::Error(ErrorInfo::new("LoadError", why));
     let staged = tokio::task::spawn_blocking(move || file_formats::stage(&src, &dest, max, format))
         .await
-        .map_err(|e| ErrorInfo::new("LoadError", format!("Loading failed: {e}")))?
-        .map_err(|e| ErrorInfo::new("LoadError", e))?;
+        .map_err(|e| refused(format!("Loading failed: {e}")))?
+        .map_err(|e| match format {
+            Format::Parquet if e.contains("MAX_UPLOAD_SIZE") => {
+                refused(format!("{e} {IN_PLACE_HINT}"))
+            }
+            _ => refused(e),
+        })?;
     Ok((staged.path, staged.fingerprint, Value::Null, "utf-8", None))
 }
 

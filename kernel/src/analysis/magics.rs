@@ -17,6 +17,8 @@ pub enum Cell {
         name: Option<String>,
         /// `--sheet NAME`: the worksheet of an Excel file.
         sheet: Option<String>,
+        /// `--engine duckdb|pandas`: who reads the data (checked by `%load` itself).
+        engine: Option<String>,
     },
     Magic {
         name: String,
@@ -31,7 +33,7 @@ pub enum Cell {
 
 /// Magics the kernel knows, with one-line help (for completion, inspection and errors).
 pub const MAGICS: &[(&str, &str)] = &[
-    ("%load", "%load PATH [--sheet SHEET] [as NAME]: load a CSV/TSV, Parquet, Excel (.xlsx/.xls) or JSON/NDJSON file as `df` (and NAME)"),
+    ("%load", "%load PATH [--sheet SHEET] [--engine duckdb|pandas] [as NAME]: load a CSV/TSV, Parquet, Excel (.xlsx/.xls) or JSON/NDJSON file as `df` (and NAME); CSV/Parquet files (or a glob of them) too large for pandas are queried in place with DuckDB (--engine duckdb forces it)"),
     ("%%python", "%%python: run the rest of the cell as Python in the analysis namespace"),
     ("%code", "%code: put the last generated code into a new %%python cell below"),
     ("%datasets", "%datasets: list the loaded datasets"),
@@ -63,8 +65,8 @@ fn unquote(s: &str) -> &str {
     s
 }
 
-/// `PATH [--sheet SHEET] [as NAME]`: the path is the rest of the line (spaces, `=`, `+`
-/// allowed); the sheet name may be quoted.
+/// `PATH [--sheet SHEET] [--engine ENGINE] [as NAME]`: the path is the rest of the line
+/// (spaces, `=`, `+` allowed); the sheet name may be quoted.
 fn parse_load(rest: &str) -> Cell {
     let rest = rest.trim();
     let (rest, name) = match rest.rfind(" as ") {
@@ -72,6 +74,18 @@ fn parse_load(rest: &str) -> Cell {
             (&rest[..idx], Some(rest[idx + 4..].trim().to_string()))
         }
         _ => (rest, None),
+    };
+    let mut engine = None;
+    let without_engine;
+    let rest = match rest.find(" --engine") {
+        Some(idx) => {
+            let after = rest[idx + 9..].trim_start();
+            let end = after.find(char::is_whitespace).unwrap_or(after.len());
+            engine = Some(after[..end].to_ascii_lowercase());
+            without_engine = format!("{}{}", &rest[..idx], &after[end..]);
+            without_engine.as_str()
+        }
+        None => rest,
     };
     let (path, sheet) = match rest.find(" --sheet ") {
         Some(idx) => (&rest[..idx], Some(unquote(&rest[idx + 9..]).to_string())),
@@ -81,6 +95,7 @@ fn parse_load(rest: &str) -> Cell {
         path: unquote(path).to_string(),
         name,
         sheet: sheet.filter(|s| !s.is_empty()),
+        engine,
     }
 }
 
@@ -190,6 +205,7 @@ mod tests {
                 path: "data/DES=+2006261.csv".into(),
                 name: None,
                 sheet: None,
+                engine: None,
             }
         );
         assert_eq!(
@@ -198,6 +214,7 @@ mod tests {
                 path: "beauty and the labor market.csv".into(),
                 name: Some("beauty".into()),
                 sheet: None,
+                engine: None,
             }
         );
         assert_eq!(
@@ -206,6 +223,7 @@ mod tests {
                 path: "my file.csv".into(),
                 name: None,
                 sheet: None,
+                engine: None,
             }
         );
         assert_eq!(
@@ -214,6 +232,29 @@ mod tests {
                 path: "".into(),
                 name: None,
                 sheet: None,
+                engine: None,
+            }
+        );
+    }
+
+    #[test]
+    fn load_takes_an_engine() {
+        assert_eq!(
+            parse("%load data/big part*.parquet --engine DuckDB as big"),
+            Cell::Load {
+                path: "data/big part*.parquet".into(),
+                name: Some("big".into()),
+                sheet: None,
+                engine: Some("duckdb".into()),
+            }
+        );
+        assert_eq!(
+            parse("%load x.csv --engine"),
+            Cell::Load {
+                path: "x.csv".into(),
+                name: None,
+                sheet: None,
+                engine: Some(String::new()),
             }
         );
     }
@@ -226,6 +267,7 @@ mod tests {
                 path: "data/book 2024.xlsx".into(),
                 name: Some("q1".into()),
                 sheet: Some("Q1 sales".into()),
+                engine: None,
             }
         );
         assert_eq!(
@@ -234,6 +276,7 @@ mod tests {
                 path: "book.xlsx".into(),
                 name: None,
                 sheet: Some("Sales".into()),
+                engine: None,
             }
         );
     }

@@ -5,6 +5,7 @@ pub mod assumptions;
 pub mod cell_magics;
 pub mod cell_output;
 pub mod checks;
+pub mod duck_load;
 pub mod engine;
 pub mod eval;
 pub mod exchange;

@@ -76,6 +76,9 @@ pub fn profile_view(profile: &Value, mode: Privacy) -> Value {
         "null_counts",
         "numeric_columns",
         "categorical_columns",
+        // A DuckDB table: the engine and its column types (structure, no values).
+        "engine",
+        "sql_types",
     ];
     let mut out = Map::new();
     for key in keep {

@@ -257,10 +257,15 @@ pub fn code_prompt(
 ) -> String {
     let mut prompt =
         String::from("You are a data analyst writing Python code to analyze data.\n\n");
-    let (current_name, _) = datasets.last().expect("a dataset is loaded");
+    let (current_name, current) = datasets.last().expect("a dataset is loaded");
+    let frames = datasets.iter().filter(|(_, p)| !is_sql_table(p)).count();
+    let mut sql_tables = vec![];
     for (i, (name, profile)) in datasets.iter().enumerate() {
-        let intro = if name == current_name {
-            if datasets.len() == 1 {
+        let intro = if is_sql_table(profile) {
+            sql_tables.push(name.clone());
+            format!("A table called '{name}', too large for pandas and not loaded as a DataFrame, has the following structure:")
+        } else if name == current_name {
+            if frames == 1 {
                 format!("You have a pandas DataFrame called 'df' (also available as '{name}') with the following structure:")
             } else {
                 format!("The current pandas DataFrame 'df' (also '{name}') has the following structure:")
@@ -269,8 +274,15 @@ pub fn code_prompt(
             format!("Another pandas DataFrame called '{name}' has the following structure:")
         };
         prompt.push_str(&describe_dataset(profile, &intro, &reading.columns_of(i)));
+        if let Some(types) = sql_types(profile) {
+            prompt.push_str(&format!("\nSQL column types: {types}\n"));
+        }
         prompt.push('\n');
     }
+    let data = Data {
+        df: !is_sql_table(current),
+        sql_tables: &sql_tables,
+    };
     let params = super::parameters::prompt_text(parameters);
     if !params.is_empty() {
         prompt.push('\n');
@@ -291,22 +303,62 @@ pub fn code_prompt(
         prompt.push('\n');
     }
     prompt.push('\n');
-    prompt.push_str(&instructions(question, !context.is_empty()));
+    prompt.push_str(&instructions(question, !context.is_empty(), &data));
     prompt
+}
+
+/// A dataset DuckDB queries where it lies (`%load --engine duckdb`), not a DataFrame.
+pub fn is_sql_table(profile: &Value) -> bool {
+    profile["engine"] == "duckdb"
+}
+
+/// `"name" BIGINT, "city" VARCHAR` for a DuckDB table, within a bounded length.
+fn sql_types(profile: &Value) -> Option<String> {
+    let types = profile["sql_types"].as_object()?;
+    let listed: Vec<String> = types
+        .iter()
+        .map(|(c, t)| format!("{} {}", sql_ident(c), t.as_str().unwrap_or("?")))
+        .collect();
+    Some(joined_within(&listed, 2_000))
+}
+
+/// A SQL identifier as DuckDB reads it: double quotes, inner quotes doubled.
+fn sql_ident(name: &str) -> String {
+    format!("\"{}\"", cut(name, 80).replace('"', "\"\""))
+}
+
+/// What the code has to work with: `df` (the current dataset is a DataFrame) and the
+/// tables it must query with `sql()`.
+struct Data<'a> {
+    df: bool,
+    sql_tables: &'a [String],
 }
 
 /// What the code must do, short enough for a small local model to keep in view: the
 /// measured misses of a 1.5B model came from re-reading files, misspelled column names and
 /// answers that ignored the requested format, so those lines are specific; when the question
 /// names its answer fields (`@name[value]`), the exact final line is spelled out with them.
-fn instructions(question: &str, with_context: bool) -> String {
-    let mut lines = vec![
-        "Write Python code that answers the question:".to_string(),
-        "- `df` is the DataFrame described above, already loaded: never read a file.".into(),
-        "- pandas is imported as pd, numpy as np, matplotlib.pyplot as plt; you may import scipy, sklearn, statsmodels or seaborn.".into(),
+fn instructions(question: &str, with_context: bool, data: &Data) -> String {
+    let mut lines = vec!["Write Python code that answers the question:".to_string()];
+    if data.df {
+        lines.push(
+            "- `df` is the DataFrame described above, already loaded: never read a file.".into(),
+        );
+    }
+    if !data.sql_tables.is_empty() {
+        let names: Vec<String> = data.sql_tables.iter().map(|n| sql_ident(n)).collect();
+        lines.push(format!(
+            "- Query the table{} {} only with sql(\"SELECT ...\"): it runs one DuckDB SELECT and returns a pandas DataFrame. Filter, group and aggregate in the SQL (at most 1,000,000 rows come back), then use pandas on the small result. Put column names in double quotes; never read a file.",
+            if names.len() > 1 { "s" } else { "" },
+            names.join(", ")
+        ));
+    }
+    lines.extend([
+
+        "- pandas is imported as pd, numpy as np, matplotlib.pyplot as plt; you may import scipy, sklearn, statsmodels or seaborn.".to_string(),
         "- Write column names exactly as listed above, in quotes: spaces and case matter.".into(),
         "- Store the final answer in a variable named `result` (a number, text, Series or DataFrame; for a chart, the figure: result = plt.gcf()).".into(),
-    ];
+    ]);
     let names = super::checks::required_answer_names(question);
     if !names.is_empty() {
         let fields: Vec<String> = names.iter().map(|n| format!("@{n}[...]")).collect();
@@ -411,6 +463,53 @@ mod tests {
         json!({"rows": rows, "columns": cols, "dtypes": dtypes, "null_counts": nulls,
                "numeric_columns": cols, "categorical_columns": [],
                "sample_records": [{}, {}], "sample_text": "a  b\n0  1\n1  2"})
+    }
+
+    #[test]
+    fn a_duckdb_table_is_queried_with_sql_and_there_is_no_df() {
+        let mut big = profile(2, 10_000_000);
+        big["engine"] = json!("duckdb");
+        big["sql_types"] = json!({"column_0": "BIGINT", "say \"hi\"": "VARCHAR"});
+        let both = [
+            ("small".to_string(), profile(2, 5)),
+            ("big".to_string(), big.clone()),
+        ];
+        let p = prompt_for(&both, "How many rows?");
+        assert!(
+            p.contains("A table called 'big', too large for pandas"),
+            "{p}"
+        );
+        assert!(p.contains("Another pandas DataFrame called 'small'"), "{p}");
+        assert!(
+            p.contains(r#"SQL column types: "column_0" BIGINT, "say ""hi""" VARCHAR"#),
+            "{p}"
+        );
+        assert!(
+            p.contains(r#"Query the table "big" only with sql("SELECT ...")"#),
+            "{p}"
+        );
+        assert!(
+            !p.contains("`df` is the DataFrame"),
+            "the current dataset is no frame: {p}"
+        );
+        // A frame loaded after the table is `df` again; the table is still queried with sql().
+        let p = prompt_for(
+            &[
+                ("big".to_string(), big),
+                ("small".to_string(), profile(2, 5)),
+            ],
+            "How many rows?",
+        );
+        assert!(
+            p.contains("You have a pandas DataFrame called 'df' (also available as 'small')"),
+            "{p}"
+        );
+        assert!(
+            p.contains("`df` is the DataFrame") && p.contains("sql(\"SELECT ...\")"),
+            "{p}"
+        );
+        // Without tables, nothing about SQL.
+        assert!(!prompt_for(&[("small".to_string(), profile(2, 5))], "How many?").contains("sql("));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! grounded in the result (interpret.rs) → the usage line → record the exchange (exchange.rs).
 
 use super::assumptions;
-use super::cell_output::{show_outputs, show_usage};
+use super::cell_output::{show_engine_runs, show_outputs, show_usage};
 use super::exchange::{record, save, Key};
 use super::interpret::{interpret, result_description, SCHEMA_INTERPRETATION, SCHEMA_SAID};
 use super::notes;
@@ -237,6 +237,7 @@ pub async fn ask(
     };
     state.last_code = Some(solved.code.clone());
     show_outputs(sink, solved.outputs.clone(), settings.max_output_size);
+    show_engine_runs(sink, &solved.value["engine_runs"]);
     let schema = state.privacy == Privacy::Schema;
     let description = if schema {
         solved.value["shape_summary"]

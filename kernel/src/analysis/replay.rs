@@ -1,6 +1,6 @@
 //! A recorded answer replayed: its code runs again on this data without calling the model.
 
-use super::cell_output::{emit_code, show_outputs};
+use super::cell_output::{emit_code, show_engine_runs, show_outputs};
 use super::exchange::{record, save, Key};
 use super::interpret::show_interpretation;
 use super::question_run::{run_code, validate, Run};
@@ -50,6 +50,7 @@ pub(super) async fn replay(
     let (ename, message) = match run {
         Run::Ok(result) => {
             show_outputs(sink, held.take(), svc.settings.max_output_size);
+            show_engine_runs(sink, &result["engine_runs"]);
             // No model call: no usage line (a replayed report reads as before), but the
             // interpretation carries the (empty) ledger like every question's outputs.
             let mut usage = ledger.metadata(&rec.model);

@@ -152,6 +152,7 @@ impl Services {
                 self.interrupt.clone(),
                 &self.scratch_path,
                 Role::User,
+                &engine_files(&state.datasets),
             )
             .map_err(|e| {
                 ErrorInfo::new("WorkerStartError", format!("Could not start Python: {e}"))
@@ -202,11 +203,23 @@ impl Services {
     /// Spawn a question worker and send it its set-up (settings, then `datasets`, the last
     /// one as `df`); the replies are checked when it is taken into use.
     pub async fn start_question_worker(&self, datasets: &[Dataset]) -> Option<Worker> {
+        self.start_question_worker_reading(datasets, &engine_files(datasets))
+            .await
+    }
+
+    /// `start_question_worker` whose sandbox lets it read `files` (the DuckDB tables' files,
+    /// or the files of one being loaded) besides the kernel's own directory.
+    pub async fn start_question_worker_reading(
+        &self,
+        datasets: &[Dataset],
+        files: &[std::path::PathBuf],
+    ) -> Option<Worker> {
         let spawned = Worker::spawn(
             &self.exe,
             self.question_interrupt.clone(),
             &self.scratch_path,
             Role::Question,
+            files,
         );
         let mut w = match spawned {
             Ok(w) => w,
@@ -317,21 +330,33 @@ impl Services {
 }
 
 /// A worker's set-up: the settings, then every dataset (the last one bound as `df`).
+/// Every file the DuckDB tables among `datasets` read.
+pub fn engine_files(datasets: &[Dataset]) -> Vec<std::path::PathBuf> {
+    datasets
+        .iter()
+        .flat_map(|d| d.engine_files().iter().cloned())
+        .collect()
+}
+
 fn setup_requests(settings: &Settings, datasets: &[Dataset]) -> Vec<Request> {
     let n = datasets.len();
     std::iter::once(Request::Configure {
         settings: settings.worker_config(),
     })
-    .chain(
-        datasets
-            .iter()
-            .enumerate()
-            .map(|(i, d)| Request::RestoreDataset {
-                name: d.name.clone(),
-                ipc_path: d.ipc_path.clone(),
-                make_current: i + 1 == n,
-                sheet: d.sheet.clone(),
-            }),
-    )
+    .chain(datasets.iter().enumerate().map(|(i, d)| match &d.engine {
+        Some(table) => Request::RestoreEngineTable {
+            name: d.name.clone(),
+            paths: table.paths.clone(),
+            fmt: table.fmt.clone(),
+            make_current: i + 1 == n,
+            csv_types: table.csv_types.clone(),
+        },
+        None => Request::RestoreDataset {
+            name: d.name.clone(),
+            ipc_path: d.ipc_path.clone(),
+            make_current: i + 1 == n,
+            sheet: d.sheet.clone(),
+        },
+    }))
     .collect()
 }

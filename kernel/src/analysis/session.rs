@@ -190,6 +190,7 @@ mod tests {
             context_key: String::new(),
             replayed: false,
             parameters: Default::default(),
+            engine_runs: serde_json::Value::Null,
         };
         let got = latest_per_question(vec![rec("a", "1"), rec("b", "2"), rec("a", "3")]);
         let got: Vec<(&str, &str)> = got

@@ -21,6 +21,28 @@ pub struct Dataset {
     pub profile: Value,
     /// Content hash of the source file (replay keys, session identity).
     pub fingerprint: String,
+    /// Set when DuckDB reads the files where they lie (too large for pandas); `ipc_path` is
+    /// then empty.
+    pub engine: Option<EngineTable>,
+}
+
+/// A table DuckDB queries in place: its files (a glob, expanded), their format, and the
+/// column types found at load (CSV), pinned so no worker reads the files whole again.
+#[derive(Debug, Clone)]
+pub struct EngineTable {
+    pub paths: Vec<PathBuf>,
+    pub fmt: String,
+    pub csv_types: Value,
+    /// The files' total size.
+    pub bytes: u64,
+}
+
+impl Dataset {
+    /// The files a worker must be able to read for this dataset besides the kernel's own
+    /// directory (DuckDB tables only).
+    pub fn engine_files(&self) -> &[PathBuf] {
+        self.engine.as_ref().map_or(&[], |e| e.paths.as_slice())
+    }
 }
 
 pub struct State {

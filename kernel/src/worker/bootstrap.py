@@ -21,6 +21,8 @@ OPS = (
     "is_complete",
     "load_dataset",
     "restore_dataset",
+    "load_engine_table",
+    "restore_engine_table",
     "export_variables",
     "run_question",
     "sandbox_report",
@@ -51,7 +53,7 @@ def _emit(kind, payload):
 
 
 class _EmbeddedPackage(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Imports the llm_runtime package from the sources the binary embeds
+    """Imports the llm_runtime package (and llm_duck) from the sources the binary embeds
     (`_llm_channel.RUNTIME`: module name -> source), so relative imports work as on disk."""
 
     def __init__(self, sources: dict):
@@ -61,7 +63,8 @@ class _EmbeddedPackage(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         if fullname not in self._sources:
             return None
         return importlib.util.spec_from_loader(
-            fullname, self, origin=f"<{fullname}>", is_package="." not in fullname)
+            fullname, self, origin=f"<{fullname}>",
+            is_package=any(name.startswith(fullname + ".") for name in self._sources))
 
     def create_module(self, spec):
         return None  # the default module object

@@ -113,10 +113,13 @@ class Engine:
     def tables(self) -> list[str]:
         return list(self._tables)
 
-    def register(self, name: str, paths: list[str], fmt: str) -> None:
+    def register(self, name: str, paths: list[str], fmt: str,
+                 csv_types: dict | None = None) -> None:
         """Make `name` a view over the files `paths` (glob already expanded) read as `fmt`
         ("csv" or "parquet"). A name registered again (in any case) is replaced. On failure,
-        or KeyboardInterrupt, the engine keeps the tables it had."""
+        or KeyboardInterrupt, the engine keeps the tables it had. `csv_types` (column ->
+        DuckDB type, from `csv_types()` of an earlier registration of the same files) saves
+        reading a CSV whole again."""
         if fmt not in ("csv", "parquet"):
             raise ValueError(f"format must be 'csv' or 'parquet', not {fmt!r}")
         if not isinstance(name, str) or not name.strip():
@@ -128,7 +131,8 @@ class Engine:
         if missing:
             raise FileNotFoundError(f"not a readable file: {missing[0]}")
         tables = {k: v for k, v in self._tables.items() if k.lower() != name.lower()}
-        tables[name] = {"fmt": fmt, "paths": files, "csv_types": None}
+        tables[name] = {"fmt": fmt, "paths": files,
+                        "csv_types": dict(csv_types) if fmt == "csv" and csv_types else None}
         self._con.close()
         con = self._connect(tables)
         try:
@@ -141,6 +145,10 @@ class Engine:
             _create_views(self._con, self._tables)  # these worked before
             raise
         self._con, self._tables = con, tables
+
+    def csv_types(self, name: str) -> dict | None:
+        """The column types pinned for a CSV table (None for Parquet)."""
+        return self._table(name)[1]["csv_types"]
 
     def close(self) -> None:
         self._con.close()

@@ -19,17 +19,26 @@ use std::io::{BufRead, Write};
 use std::os::fd::FromRawFd;
 use std::sync::Mutex;
 
-/// The `llm_runtime` package (runtime/), imported by bootstrap.py from these sources.
+/// The `llm_runtime` package (runtime/), imported by bootstrap.py from these sources, and
+/// `llm_duck`, imported on first use (only a session with a DuckDB table pays for duckdb).
 const RUNTIME_PACKAGE: &[(&str, &str)] = &[
+    ("llm_duck", include_str!("duck.py")),
     ("llm_runtime", include_str!("runtime/__init__.py")),
     ("llm_runtime.state", include_str!("runtime/state.py")),
     ("llm_runtime.output", include_str!("runtime/output.py")),
     ("llm_runtime.values", include_str!("runtime/values.py")),
     ("llm_runtime.datasets", include_str!("runtime/datasets.py")),
+    ("llm_runtime.engines", include_str!("runtime/engines.py")),
     ("llm_runtime.results", include_str!("runtime/results.py")),
     ("llm_runtime.cells", include_str!("runtime/cells.py")),
-    ("llm_runtime.questions", include_str!("runtime/questions.py")),
-    ("llm_runtime.introspection", include_str!("runtime/introspection.py")),
+    (
+        "llm_runtime.questions",
+        include_str!("runtime/questions.py"),
+    ),
+    (
+        "llm_runtime.introspection",
+        include_str!("runtime/introspection.py"),
+    ),
 ];
 const ARROW_BRIDGE_PY: &str = include_str!("arrow_bridge.py");
 const BOOTSTRAP_PY: &str = include_str!("bootstrap.py");
@@ -210,7 +219,11 @@ mod tests {
                 })
             })
             .collect();
-        let mut embedded: Vec<String> = RUNTIME_PACKAGE.iter().map(|(n, _)| n.to_string()).collect();
+        let mut embedded: Vec<String> = RUNTIME_PACKAGE
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .filter(|n| n.starts_with("llm_runtime"))
+            .collect();
         on_disk.sort();
         embedded.sort();
         assert_eq!(on_disk, embedded);

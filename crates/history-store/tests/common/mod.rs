@@ -218,6 +218,8 @@ pub fn record(i: u32, fingerprint: &str) -> ExchangeRecord {
         replayed: false,
         // Round-trips through every store (papermill parameters an answer used).
         parameters: [("region".to_string(), format!("'R{i}'"))].into(),
+        // ...and where the work ran (DuckDB's SQL), for the audit trail.
+        engine_runs: serde_json::json!([{"engine": "duckdb", "sql": format!("SELECT {i} FROM t"), "rows_scanned": i, "rows_returned": 1}]),
     }
 }
 

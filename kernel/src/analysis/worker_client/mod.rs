@@ -40,11 +40,11 @@ use tokio::time::Instant;
 use environment::{worker_env, worker_scratch};
 use framing::{event_kind, forward_stderr, parse_event, Event, Line, WorkerLines};
 use futures::StreamExt;
-use tokio_util::codec::FramedRead;
 use output_policy::html_is_safe;
 use output_policy::{output_size, untrusted_output};
 pub use report::kernel_layers;
 pub use request::Request;
+use tokio_util::codec::FramedRead;
 
 /// How long Python gets to honour an interrupt before the worker is killed.
 pub const INTERRUPT_GRACE: Duration = Duration::from_secs(3);
@@ -144,6 +144,8 @@ pub struct Worker {
     exe: PathBuf,
     /// The kernel's directory of Arrow files, the only part of tmpfs the worker reads.
     data_dir: PathBuf,
+    /// The DuckDB tables' files, readable where they lie (kept for a restart).
+    engine_files: Vec<PathBuf>,
     /// The worker's private read-write directory; removed when the worker is dropped.
     _scratch: Option<tempfile::TempDir>,
     stdin: ChildStdin,
@@ -159,15 +161,21 @@ pub struct Worker {
 
 impl Worker {
     /// Start the worker process; returns at once (Python imports continue in the background).
+    /// `engine_files`: the files of the DuckDB tables, readable where they lie.
     pub fn spawn(
         exe: &PathBuf,
         interrupt: Arc<InterruptHandle>,
         data_dir: &std::path::Path,
         role: Role,
+        engine_files: &[PathBuf],
     ) -> anyhow::Result<Self> {
         let scratch = worker_scratch();
         let mut cmd = Command::new(exe);
         let mut env = worker_env(scratch.as_ref().map(|d| d.path()), data_dir);
+        if !engine_files.is_empty() {
+            let files = std::env::join_paths(engine_files)?;
+            env.push((crate::worker::sandbox::ENGINE_FILES_ENV.into(), files));
+        }
         cmd.arg("worker");
         if role == Role::Question {
             // Model code needs no file but the datasets' Arrow files: its working directory is
@@ -227,6 +235,7 @@ impl Worker {
             child,
             exe: exe.clone(),
             data_dir: data_dir.to_path_buf(),
+            engine_files: engine_files.to_vec(),
             _scratch: scratch,
             stdin,
             events,
@@ -475,6 +484,7 @@ impl Worker {
             self.interrupt.clone(),
             &self.data_dir.clone(),
             self.role,
+            &self.engine_files.clone(),
         ) {
             Ok(fresh) => *self = fresh,
             Err(e) => tracing::error!("could not restart the Python worker: {e}"),
@@ -534,6 +544,7 @@ mod tests {
             Arc::new(InterruptHandle::default()),
             dir.path(),
             Role::Question,
+            &[],
         )
         .unwrap();
         w.preload(vec![Request::Configure {
@@ -601,6 +612,7 @@ mod tests {
             Arc::new(InterruptHandle::default()),
             dir.path(),
             Role::User,
+            &[],
         )
         .unwrap();
         w.wait_ready().await.unwrap();

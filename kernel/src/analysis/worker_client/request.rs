@@ -52,6 +52,22 @@ pub enum Request {
         #[serde(skip_serializing_if = "Option::is_none")]
         sheet: Option<String>,
     },
+    /// Files too large for pandas, as a DuckDB table queried with `sql()`: register, profile.
+    LoadEngineTable {
+        name: String,
+        paths: Vec<PathBuf>,
+        fmt: String,
+        make_current: bool,
+        source: String,
+    },
+    /// A DuckDB table loaded before; `csv_types` (from its profile) pins a CSV's column types.
+    RestoreEngineTable {
+        name: String,
+        paths: Vec<PathBuf>,
+        fmt: String,
+        make_current: bool,
+        csv_types: Value,
+    },
     /// The user's variables as one pickle, for a question worker.
     ExportVariables {},
     /// One attempt of model-written code, in a question worker.
@@ -82,6 +98,8 @@ impl Request {
         "is_complete",
         "load_dataset",
         "restore_dataset",
+        "load_engine_table",
+        "restore_engine_table",
         "export_variables",
         "run_question",
         "sandbox_report",

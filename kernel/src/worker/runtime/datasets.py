@@ -18,17 +18,42 @@ def load_dataset(name: str, ipc_path: str, make_current: bool, source: str,
     """Register a dataset (an Arrow file from csv_ingest, or a staged Parquet/Excel/JSON file
     read here with pandas' own reader) and return its profile, or ``{"load_error": why}``.
     ``null_counts`` (per column, from the loader) saves a pass over the data."""
+    shape = _parquet_shape(ipc_path)  # known before reading: a frame too large never exists
+    if shape is not None and shape[0] * shape[1] > state.MAX_DATAFRAME_SIZE:
+        return _too_large(source, *shape)
     try:
         frame = read_dataset(ipc_path, sheet)
     except _LoadError as e:
         return {"load_error": str(e)}
     if not ipc_path.endswith(".arrow") and frame.size > state.MAX_DATAFRAME_SIZE:
-        return {"load_error": (
-            f"{source} has {len(frame):,} rows x {frame.shape[1]:,} columns = {frame.size:,} cells, "
-            f"over MAX_DATAFRAME_SIZE={state.MAX_DATAFRAME_SIZE:,}. Raise MAX_DATAFRAME_SIZE "
-            "(environment or .env) and restart the kernel, or load a smaller extract.")}
+        return _too_large(source, *frame.shape)
     register_frame(name, frame, ipc_path, sheet, make_current)
     return _profile(name, frame, source, null_counts)
+
+
+def _parquet_shape(path: str):
+    """(rows, columns) from a Parquet file's footer, or None (not Parquet, or unreadable:
+    the reader will say why)."""
+    if not path.lower().endswith((".parquet", ".pq")):
+        return None
+    try:
+        import pyarrow.parquet as pq
+
+        meta = pq.read_metadata(path)
+        schema = pq.read_schema(path)
+    except Exception:  # noqa: BLE001 - the full read reports the problem
+        return None
+    stored = (schema.pandas_metadata or {}).get("index_columns") if schema.metadata else None
+    index = {c for c in stored or [] if isinstance(c, str)}  # a RangeIndex is a dict, not a column
+    return meta.num_rows, len([n for n in schema.names if n not in index])
+
+
+def _too_large(source: str, rows: int, columns: int) -> dict:
+    """Over MAX_DATAFRAME_SIZE; "too_large" lets the kernel query the file with DuckDB."""
+    return {"too_large": True, "load_error": (
+        f"{source} has {rows:,} rows x {columns:,} columns = {rows * columns:,} cells, "
+        f"over MAX_DATAFRAME_SIZE={state.MAX_DATAFRAME_SIZE:,}. Raise MAX_DATAFRAME_SIZE "
+        "(environment or .env) and restart the kernel, or load a smaller extract.")}
 
 
 def restore_dataset(name: str, ipc_path: str, make_current: bool, sheet: str | None = None) -> dict:

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from . import cells, datasets, output, results, state
+from . import cells, datasets, engines, output, results, state
 
 # The user's variables a question may see, as one pickle (kernel -> question worker).
 MAX_EXPORT_BYTES = 8_000_000
@@ -75,6 +75,7 @@ def _run_question(code: str, execution_count: int) -> dict:
     cells.remember_source(filename, code)
     output.reset_output_budget(output.MAX_QUESTION_DISPLAY_BYTES)
     cells.reset_question_state()
+    engines.take_runs()
     try:
         namespace = _question_namespace()
         with matplotlib.rc_context():  # style changes end with the question
@@ -88,6 +89,9 @@ def _run_question(code: str, execution_count: int) -> dict:
                 output.flush_streams()
     finally:
         cells.reset_question_state()
+    runs = engines.take_runs()
+    if runs:
+        outcome["engine_runs"] = runs  # where the work ran: shown in the cell, kept in the history
     return outcome
 
 
@@ -128,6 +132,8 @@ def _question_namespace() -> dict:
     )
     if state.current_dataset is not None:
         namespace["df"] = state.DATASETS[state.current_dataset].copy(deep=False)
+    if engines.TABLES:
+        namespace["sql"] = engines.sql
     namespace["result"] = None
     return namespace
 

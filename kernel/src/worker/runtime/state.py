@@ -2,6 +2,7 @@
 loaded datasets and the event channel. Limits are read as `state.NAME` at use, because
 `configure` replaces them after start-up."""
 
+import importlib
 import os
 import sys
 import tempfile
@@ -22,7 +23,7 @@ TEXT_DTYPES = ["object", "str", "string", "category"]
 # and no user variable copied into a question, may shadow them.
 RESERVED_NAMES = frozenset(
     {"__name__", "__builtins__", "pd", "np", "plt", "datetime", "display", "clear_output",
-     "SCRATCH"}
+     "SCRATCH", "sql"}
 )
 
 NS: dict = {}  # the notebook user's namespace
@@ -64,11 +65,14 @@ def role() -> str:
 
 
 def _sibling(name: str, filename: str) -> types.ModuleType:
-    """A module the worker embeds beside the runtime, or (in tests) loaded from its file."""
+    """A module the worker embeds beside the runtime (registered at start, or imported on
+    first use through bootstrap's finder), or (in tests) loaded from its file."""
     module = sys.modules.get(name)
     if module is None:
         import importlib.util
 
+        if importlib.util.find_spec(name) is not None:
+            return importlib.import_module(name)
         worker_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         spec = importlib.util.spec_from_file_location(name, os.path.join(worker_dir, filename))
         module = importlib.util.module_from_spec(spec)

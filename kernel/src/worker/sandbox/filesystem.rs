@@ -40,6 +40,32 @@ pub(super) const SYSTEM_READ: &[&str] = &[
     "/dev/random",
 ];
 
+/// The one file of the cgroup tree that states this process's memory limit (v1 and v2),
+/// from `/proc/self/cgroup`: DuckDB reads it when it connects and fails if it cannot. A
+/// limit, not usage or other processes.
+pub(super) fn cgroup_memory_limits(self_cgroup: &str) -> Vec<PathBuf> {
+    self_cgroup
+        .lines()
+        .filter_map(|line| {
+            let mut parts = line.splitn(3, ':');
+            let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+            let path = path.trim_start_matches('/');
+            if path.split('/').any(|c| c == "..") {
+                return None;
+            }
+            match controllers {
+                "" => Some(Path::new("/sys/fs/cgroup").join(path).join("memory.max")),
+                c if c.split(',').any(|c| c == "memory") => Some(
+                    Path::new("/sys/fs/cgroup/memory")
+                        .join(path)
+                        .join("memory.limit_in_bytes"),
+                ),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
 /// Paths the worker may read, with whether each is a directory, and notes for the report.
 pub(super) fn readable_paths(
     cfg: &Config,
@@ -48,9 +74,13 @@ pub(super) fn readable_paths(
     let mut candidates: Vec<PathBuf> = SYSTEM_READ.iter().map(PathBuf::from).collect();
     // Our own /proc entry only: /proc/<kernel pid>/environ and friends stay unreadable.
     candidates.push(PathBuf::from(format!("/proc/{}", std::process::id())));
+    candidates.extend(cgroup_memory_limits(
+        &std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default(),
+    ));
     candidates.extend(python_paths(&cfg.site_packages));
     candidates.extend(cfg.data_dirs.iter().cloned());
     candidates.extend(cfg.read_paths.iter().cloned());
+    candidates.extend(cfg.engine_files.iter().cloned());
     let canonical = |p: Option<&PathBuf>| {
         p.and_then(|p| p.canonicalize().ok())
             .filter(|p| p != Path::new("/"))

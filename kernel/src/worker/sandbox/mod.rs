@@ -57,6 +57,9 @@ pub const DENY_ENV: &str = "LLM_ANALYTICS_WORKER_DENY";
 pub const DATA_DIRS_ENV: &str = "LLM_ANALYTICS_WORKER_DATA_DIRS";
 /// Colon-separated extra paths the user lets `%%python` read (read-only).
 pub const READ_PATHS_ENV: &str = "LLM_ANALYTICS_WORKER_READ_PATHS";
+/// Colon-separated files of the DuckDB tables (`%load --engine duckdb`), read where they lie
+/// (read-only; every worker, questions included, gets them).
+pub const ENGINE_FILES_ENV: &str = "LLM_ANALYTICS_WORKER_ENGINE_FILES";
 /// The worker's address-space limit in MB.
 pub const MEMORY_ENV: &str = "LLM_ANALYTICS_WORKER_MEMORY_MB";
 
@@ -98,6 +101,7 @@ pub const SET_BY_KERNEL: &[&str] = &[
     SCRATCH_ENV,
     DENY_ENV,
     DATA_DIRS_ENV,
+    ENGINE_FILES_ENV,
     "TMPDIR",
     "MPLCONFIGDIR",
     "XDG_CACHE_HOME",
@@ -148,6 +152,7 @@ pub struct Config {
     pub site_packages: Vec<PathBuf>,
     pub data_dirs: Vec<PathBuf>,
     pub read_paths: Vec<PathBuf>,
+    pub engine_files: Vec<PathBuf>,
     pub deny: Vec<PathBuf>,
     pub notebook_dir: Option<PathBuf>,
     pub home: Option<PathBuf>,
@@ -175,6 +180,7 @@ impl Config {
             site_packages: split_paths(site),
             data_dirs: split_paths(var(DATA_DIRS_ENV)),
             read_paths: split_paths(var(READ_PATHS_ENV)),
+            engine_files: split_paths(var(ENGINE_FILES_ENV)),
             deny: split_paths(var(DENY_ENV)),
             notebook_dir: std::env::current_dir().ok(),
             home: var("HOME").map(PathBuf::from),

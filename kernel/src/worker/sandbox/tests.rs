@@ -488,3 +488,23 @@ fn render_escapes_everything() {
     assert!(text.contains("filesystem") && text.contains("OFF <script>"));
     assert!(text.contains("8192 MB"));
 }
+
+/// DuckDB reads the memory limit of its cgroup; exactly that file is granted, for v1 and v2.
+#[test]
+fn only_the_cgroup_memory_limit_file_is_named() {
+    let v1 = "4:memory:/process_api/abc\n3:cpuset:/\n0::/\n";
+    assert_eq!(
+        cgroup_memory_limits(v1),
+        [
+            PathBuf::from("/sys/fs/cgroup/memory/process_api/abc/memory.limit_in_bytes"),
+            PathBuf::from("/sys/fs/cgroup/memory.max"),
+        ]
+    );
+    assert_eq!(
+        cgroup_memory_limits("0::/user.slice/x.scope\n"),
+        [PathBuf::from(
+            "/sys/fs/cgroup/user.slice/x.scope/memory.max"
+        )]
+    );
+    assert!(cgroup_memory_limits("4:memory:/../../etc\n").is_empty());
+}
