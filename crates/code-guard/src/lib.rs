@@ -24,6 +24,7 @@
 //! | `formula` | formula functions stored or passed instead of called (`f = smf.ols`); statsmodels formulas (patsy/formulaic evaluate them as Python): the formula of `statsmodels.formula.*` functions, `from_formula` and any `formula=`/`*_formula=` keyword must be a literal (or a name bound only to literals) using only column names, numbers, operators, quoted names and `I`, `C`, `Q`, `np.log`, `np.exp`, `np.sqrt`, `center`, `standardize`, `scale`, `poly`, `bs`, ... calls; `eval_env=` |
 //! | `file-io` | readers (`read_*`, `fetch_*`), always-writing methods (`to_parquet`, `to_pickle`, `to_excel`, `to_sql`, `savefig`, `print_png`, `np.save`, `np.load`, `.dump`, ...), `to_csv`/`to_json`/`to_html`/`to_string`/... given a path, `pickle`, `shelve`, `marshal`, `dill`, `joblib`, and file or network helpers of allowed packages (`get_sample_data`, `get_data_home`, `rc_file`, `urlopen`, `urlretrieve`, `dogplot`, `webdoc`, `check_internet`, `x13_arima_analysis`, `Path`, `write_text`, ...) |
 //! | `result` | code that never assigns `result` (when [`Policy::require_result`]) |
+//! | `sql` | in [`check_sql`]: anything but one read-only DuckDB query over the registered tables (see there) |
 //!
 //! Because pandas calls methods named by strings (`df.agg('to_pickle', p)`),
 //! string constants equal to a forbidden method name are refused too.
@@ -68,10 +69,12 @@ mod lists;
 mod params;
 mod repair;
 mod scope;
+mod sql;
 mod strings;
 
 pub use params::{literal_assignments, names_and_strings, Parameter};
 pub use repair::Repaired;
+pub use sql::check_sql;
 
 use rustpython_parser::text_size::TextSize;
 use rustpython_parser::{ast, Parse};
