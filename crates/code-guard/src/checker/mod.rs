@@ -13,6 +13,8 @@ use crate::scope::{Bindings, Meaning};
 use crate::Rejection;
 use crate::{lists, strings};
 
+mod sql_call;
+
 type Check = Result<(), Rejection>;
 
 /// Where a name or attribute chain is used.
@@ -35,6 +37,11 @@ pub struct Checker<'a, 'b> {
     pub assigns_result: bool,
     /// The next name or attribute visited is the value of a subscript.
     subscripted: bool,
+    /// The tables `sql(...)` may query; empty when `sql` is no function
+    /// the kernel provides.
+    sql_tables: &'a [String],
+    /// The module's top-level statements (where a query name is bound).
+    top_level: &'b [Stmt],
 }
 
 impl<'a, 'b> Checker<'a, 'b> {
@@ -44,7 +51,17 @@ impl<'a, 'b> Checker<'a, 'b> {
             bindings,
             assigns_result: false,
             subscripted: false,
+            sql_tables: &[],
+            top_level: &[],
         }
+    }
+
+    /// Allow `sql(query)` calls over `tables` (none when empty) in the
+    /// module `top_level`.
+    pub fn with_sql(mut self, tables: &'a [String], top_level: &'b [Stmt]) -> Self {
+        self.sql_tables = tables;
+        self.top_level = top_level;
+        self
     }
 
     /// 1-based line of a byte offset into the checked code.
@@ -290,7 +307,10 @@ impl<'a, 'b> Checker<'a, 'b> {
         }
         for alias in &s.names {
             self.imported_name(module, &alias.name, line)?;
-            self.opt_identifier(alias.asname.as_deref(), s.range.start())?;
+            match alias.asname.as_deref() {
+                Some(local) => self.identifier(local, s.range.start())?,
+                None => self.sql_binding(&alias.name, s.range.start())?,
+            }
         }
         Ok(())
     }
@@ -419,6 +439,7 @@ impl<'a, 'b> Checker<'a, 'b> {
     fn name_use(&mut self, name: &ast::ExprName, how: Use) -> Check {
         let id = name.id.as_str();
         let line = self.line_at(name.range.start());
+        self.sql_name(name, how, line)?;
         let load = matches!(name.ctx, ExprContext::Load);
         if load && how != Use::Root {
             if let Some(path) = self.bindings.qualify_name(id) {
@@ -485,6 +506,7 @@ impl<'a, 'b> Checker<'a, 'b> {
                 self.named_rules(&method.attr, Some(&method.value), call)?;
             }
             Expr::Name(func) => {
+                self.sql_call(func, call)?;
                 // `from pandas import set_option as so`: the imported name.
                 let qualified = self.bindings.qualify(&call.func);
                 let name = qualified
@@ -544,7 +566,10 @@ impl<'a, 'b> Checker<'a, 'b> {
     }
 
     fn keyword(&mut self, keyword: &ast::Keyword) -> Check {
-        self.opt_identifier(keyword.arg.as_deref(), keyword.range.start())?;
+        // A keyword names a parameter of the callee; it binds nothing here.
+        if let Some(arg) = keyword.arg.as_deref() {
+            self.not_dunder(arg, keyword.range.start())?;
+        }
         self.expr(&keyword.value)
     }
 
@@ -1485,6 +1510,11 @@ impl<'a, 'b> Checker<'a, 'b> {
 
     /// A bare identifier (def/class/arg/except/global name, keyword, alias).
     fn identifier(&self, name: &str, at: TextSize) -> Check {
+        self.not_dunder(name, at)?;
+        self.sql_binding(name, at)
+    }
+
+    fn not_dunder(&self, name: &str, at: TextSize) -> Check {
         if lists::is_dunder(name) {
             return Err(forbidden_dunder(name, self.line_at(at)));
         }
