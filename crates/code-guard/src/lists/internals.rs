@@ -1,4 +1,4 @@
-//! System modules, library internals, stdlib modules exposed as attributes, frame and code attributes.
+//! System modules, library internals, stdlib modules seen as attributes, frame and code attributes.
 
 /// System modules: refused as bare names and as attributes anywhere.
 pub(super) const SYSTEM_MODULES: &[&str] = &[
