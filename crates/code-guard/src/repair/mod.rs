@@ -26,7 +26,7 @@ use samples::drop_sample_copies;
 
 pub use result::assigns_result;
 
-/// Code after [`crate::repair`], with one short line per change made.
+/// Code after [`crate::repair()`], with one short line per change made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Repaired {
     pub code: String,
