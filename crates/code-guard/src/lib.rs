@@ -24,6 +24,7 @@
 //! | `formula` | formula functions stored or passed instead of called (`f = smf.ols`); statsmodels formulas (patsy/formulaic evaluate them as Python): the formula of `statsmodels.formula.*` functions, `from_formula` and any `formula=`/`*_formula=` keyword must be a literal (or a name bound only to literals) using only column names, numbers, operators, quoted names and `I`, `C`, `Q`, `np.log`, `np.exp`, `np.sqrt`, `center`, `standardize`, `scale`, `poly`, `bs`, ... calls; `eval_env=` |
 //! | `file-io` | readers (`read_*`, `fetch_*`), always-writing methods (`to_parquet`, `to_pickle`, `to_excel`, `to_sql`, `savefig`, `print_png`, `np.save`, `np.load`, `.dump`, ...), `to_csv`/`to_json`/`to_html`/`to_string`/... given a path, `pickle`, `shelve`, `marshal`, `dill`, `joblib`, and file or network helpers of allowed packages (`get_sample_data`, `get_data_home`, `rc_file`, `urlopen`, `urlretrieve`, `dogplot`, `webdoc`, `check_internet`, `x13_arima_analysis`, `Path`, `write_text`, ...) |
 //! | `result` | code that never assigns `result` (when [`Policy::require_result`]) |
+//! | `sql` | in [`check_sql`]: anything but one read-only DuckDB query over the registered tables (see there); in [`validate`] with [`Policy::sql_tables`]: `sql(...)` calls whose query is not a literal or fails [`check_sql`], and `sql` used any other way |
 //!
 //! Because pandas calls methods named by strings (`df.agg('to_pickle', p)`),
 //! string constants equal to a forbidden method name are refused too.
@@ -68,10 +69,12 @@ mod lists;
 mod params;
 mod repair;
 mod scope;
+mod sql;
 mod strings;
 
 pub use params::{literal_assignments, names_and_strings, Parameter};
 pub use repair::Repaired;
+pub use sql::check_sql;
 
 use rustpython_parser::text_size::TextSize;
 use rustpython_parser::{ast, Parse};
@@ -106,6 +109,14 @@ pub struct Policy {
     pub max_code_len: usize,
     /// Whether the code must assign the variable `result` (default true).
     pub require_result: bool,
+    /// Tables the kernel's `sql(query)` function may read (default empty).
+    /// When empty, `sql` is an unknown name like any other. When not, the
+    /// code may call `sql` with one argument: a string literal (or an
+    /// f-string without placeholders), or a name bound exactly once, at
+    /// top level before the call, to one; that query must pass
+    /// [`check_sql`] over these tables. Any other use of `sql` (as a value,
+    /// rebound, a computed query, keyword arguments) is refused (rule `sql`).
+    pub sql_tables: Vec<String>,
 }
 
 impl Default for Policy {
@@ -113,6 +124,7 @@ impl Default for Policy {
         Policy {
             max_code_len: 10_000,
             require_result: true,
+            sql_tables: Vec::new(),
         }
     }
 }
@@ -144,7 +156,7 @@ pub fn validate(code: &str, policy: &Policy) -> Result<(), Rejection> {
         )
     })?;
     let bindings = scope::Bindings::collect(&suite);
-    let mut checker = checker::Checker::new(code, &bindings);
+    let mut checker = checker::Checker::new(code, &bindings).with_sql(&policy.sql_tables, &suite);
     checker.body(&suite)?;
     if policy.require_result && !checker.assigns_result {
         return Err(Rejection::new(
