@@ -91,7 +91,12 @@ def test_question_reduces_in_duckdb_and_says_where(kc, fake_llm, tmp_path):
     assert "sql(" in record["code"]
 
 
-def test_hostile_sql_is_refused_and_nothing_is_read(kc, fake_llm, tmp_path):
+@pytest.mark.parametrize("layer", ["validator", "worker"])
+def test_hostile_sql_is_refused_and_nothing_is_read(kernel_factory, fake_llm, tmp_path, layer):
+    """The validator refuses the SQL before anything runs; with it turned off, the worker's
+    own check and the locked engine refuse it all the same."""
+    extra = {"LLM_ANALYTICS_UNSAFE_SKIP_VALIDATION": "1"} if layer == "worker" else {}
+    _, kc = kernel_factory(env=make_kernel_env(fake_llm.base_url, tmp_path, **extra))
     sales(tmp_path / "sales.parquet", rows=300)
     secret = tmp_path / "secret.csv"
     secret.write_text("password\nhunter2\n")
@@ -111,8 +116,13 @@ def test_hostile_sql_is_refused_and_nothing_is_read(kc, fake_llm, tmp_path):
     text = all_text(out)
     assert "hunter2" not in text
     assert reply["status"] == "error" or not [o for o in out if o["msg_type"] == "execute_result"]
-    feedback = "\n".join(b["messages"][-1]["content"] for b in code_bodies(fake_llm)[1:])
-    assert "not allowed" in feedback or "read-only" in feedback or "only" in feedback, feedback
+    retries = [b["messages"][-1]["content"] for b in code_bodies(fake_llm)[1:]]
+    assert len(retries) >= 2, retries
+    feedback = "\n".join(retries)
+    if layer == "validator":
+        assert all("Forbidden SQL" in r for r in retries), feedback
+    else:
+        assert all("SqlRefused" in r for r in retries) and "Forbidden SQL" not in feedback, feedback
     assert not Path("/tmp/out.csv").exists()
 
 

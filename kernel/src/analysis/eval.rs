@@ -309,6 +309,7 @@ pub async fn run_one(golden: &Golden, solver: &Solver<'_>, runner: &mut EvalRunn
     let base = prompt::code_prompt(&datasets, &[], &golden.text, &[], "", &reading, true);
     let data = DataInfo {
         names: vec![dataset.name.clone()],
+        sql_tables: vec![],
         columns: dataset.profile["columns"]
             .as_array()
             .into_iter()

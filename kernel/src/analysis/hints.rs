@@ -69,6 +69,7 @@ pub fn instead_of(rule: &str) -> &'static str {
         "builtin" | "string-eval" | "module-internals" => "Use plain pandas and numpy operations (boolean masks such as df[df['col'] > 0]); no eval, exec, query, getattr or system modules.",
         "length" => "Write shorter code.",
         "syntax" => "Return syntactically valid Python.",
+        "sql" => "Query the tables only through sql(\"SELECT ...\") with the query written as one string literal: one read-only SELECT over the tables named above; no files, settings or other table functions.",
         _ => "Rewrite the code with plain pandas operations on `df`.",
     }
 }

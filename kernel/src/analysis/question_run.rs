@@ -83,7 +83,13 @@ pub(super) async fn run_code(
     }
 }
 
-pub(super) fn validate(settings: &Settings, code: &str) -> Result<(), code_guard::Rejection> {
+/// The AST check; `sql_tables` are the DuckDB tables `sql("SELECT ...")` may read (its SQL
+/// is checked too).
+pub(super) fn validate(
+    settings: &Settings,
+    code: &str,
+    sql_tables: Vec<String>,
+) -> Result<(), code_guard::Rejection> {
     if settings.skip_validation {
         tracing::error!(
             "LLM_ANALYTICS_UNSAFE_SKIP_VALIDATION=1: generated code runs WITHOUT the AST check"
@@ -94,9 +100,20 @@ pub(super) fn validate(settings: &Settings, code: &str) -> Result<(), code_guard
         code,
         &code_guard::Policy {
             require_result: false,
+            sql_tables,
             ..Default::default()
         },
     )
+}
+
+/// The names of the DuckDB tables loaded in this session.
+pub(super) fn sql_tables(state: &State) -> Vec<String> {
+    state
+        .datasets
+        .iter()
+        .filter(|d| d.engine.is_some())
+        .map(|d| d.name.clone())
+        .collect()
 }
 
 /// Runs code in a fresh question worker of the svc (see run_code).

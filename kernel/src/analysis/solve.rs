@@ -63,6 +63,8 @@ pub trait Runner: Send {
 pub struct DataInfo {
     pub names: Vec<String>,
     pub columns: Vec<String>,
+    /// The DuckDB tables: the only tables `sql("SELECT ...")` may read.
+    pub sql_tables: Vec<String>,
 }
 
 pub use super::usage::Ledger;
@@ -219,6 +221,7 @@ impl Solver<'_> {
                     &code,
                     &code_guard::Policy {
                         require_result: false,
+                        sql_tables: data.sql_tables.clone(),
                         ..Default::default()
                     },
                 ) {

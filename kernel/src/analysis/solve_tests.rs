@@ -111,6 +111,7 @@ async fn solve(
     let data = DataInfo {
         names: vec!["t".into()],
         columns: vec!["a".into(), "b".into()],
+        sql_tables: vec![],
     };
     let mut runner = FakeRunner {
         outcomes: outcomes.into(),
