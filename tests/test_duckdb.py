@@ -170,3 +170,60 @@ def test_over_max_dataframe_size_is_loaded_in_duckdb_with_a_notice(kernel_factor
     assert errors(out)[0]["content"]["ename"] == "UsageError"
     reply, out = execute(kc, "%load nothing*.parquet", timeout=CELL)
     assert "No file matches" in errors(out)[0]["content"]["evalue"]
+
+
+BIG_ROWS = 80_000_000
+BIG_KEYS = 50_000
+
+
+def big_parquet(path: Path) -> None:
+    """80M rows x 3 int64 columns: 1.9 GB as a pandas frame, ~0.3 GB as Parquet (dictionary
+    pages). k = i % 50,000, v = i % 1,000, w = i % 7."""
+    schema = pa.schema([("k", pa.int64()), ("v", pa.int64()), ("w", pa.int64())])
+    with pq.ParquetWriter(path, schema) as writer:
+        for start in range(0, BIG_ROWS, 8_000_000):
+            i = np.arange(start, start + 8_000_000, dtype=np.int64)
+            writer.write_table(pa.table({"k": i % BIG_KEYS, "v": i % 1_000, "w": i % 7}, schema=schema))
+
+
+def big_truth() -> tuple[np.ndarray, np.ndarray]:
+    """Per key: row count and sum of v, computed with numpy in chunks (never the kernel)."""
+    counts = np.zeros(BIG_KEYS, dtype=np.int64)
+    sums = np.zeros(BIG_KEYS, dtype=np.int64)
+    for start in range(0, BIG_ROWS, 8_000_000):
+        i = np.arange(start, start + 8_000_000, dtype=np.int64)
+        counts += np.bincount(i % BIG_KEYS, minlength=BIG_KEYS)
+        sums += np.bincount(i % BIG_KEYS, weights=i % 1_000, minlength=BIG_KEYS).astype(np.int64)
+    return counts, sums
+
+
+def test_data_larger_than_the_workers_memory(kernel_factory, fake_llm, tmp_path):
+    """A worker limited to 3 GB of address space (~1.5 GB left for data once Python, pandas
+    and scipy are mapped) cannot hold this table in pandas; DuckDB answers from the file."""
+    big_parquet(tmp_path / "big.parquet")
+    env = make_kernel_env(fake_llm.base_url, tmp_path, LLM_ANALYTICS_WORKER_MEMORY_MB="3072",
+                          MAX_DATAFRAME_SIZE=str(10**9), MAX_UPLOAD_SIZE=str(10**10))
+    _, kc = kernel_factory(env=env)
+    reply, out = execute(kc, "%load big.parquet --engine duckdb", timeout=CELL)
+    assert reply["status"] == "ok", all_text(out)
+    assert "80000000" in all_text(out).replace(",", "")
+
+    code = ('g = sql("SELECT k, count(*) AS n, sum(v) AS s FROM big GROUP BY k ORDER BY k")\n'
+            'result = g')
+    script(fake_llm, [f"```python\n{code}\n```"])
+    reply, out = ask(kc, "How many rows and what total v per key?")
+    assert reply["status"] == "ok", all_text(out)
+    runs = engine_outputs(out)[0]["content"]["metadata"]["llm_analytics"]["engine_runs"]
+    assert runs[0]["rows_scanned"] == BIG_ROWS and runs[0]["rows_returned"] == BIG_KEYS
+    # The whole result, as the history keeps it, checked against numpy.
+    counts, sums = big_truth()
+    reply, out = execute(kc, "%%python\nprint(sql('SELECT sum(n * k) AS a, sum(s * (k % 97)) AS b, count(*) AS c "
+                             "FROM (SELECT k, count(*) AS n, sum(v) AS s FROM big GROUP BY k)').to_dict('records'))",
+                         timeout=CELL)
+    keys = np.arange(BIG_KEYS)
+    expected = [{"a": int((counts * keys).sum()), "b": int((sums * (keys % 97)).sum()), "c": BIG_KEYS}]
+    assert stream_text(out).strip() == str(expected), all_text(out)
+    # pandas itself cannot hold it in this worker: the load fails, saying why.
+    reply, out = execute(kc, "%load big.parquet --engine pandas as frame", timeout=CELL)
+    assert reply["status"] == "error", all_text(out)
+    assert "Memory" in all_text(out) or "died" in all_text(out), all_text(out)

@@ -5,7 +5,7 @@
 
 use super::services::Services;
 use super::state::{Dataset, EngineTable, State};
-use super::worker_client::Request;
+use super::worker_client::{CallError, Request};
 use crate::protocol::backend::{ErrorInfo, OutputSink};
 use serde_json::Value;
 use std::io::{Read, Seek, SeekFrom};
@@ -96,20 +96,29 @@ async fn register_in_user_worker(
     };
     let registered = match svc.worker(state).await {
         Ok(w) => w.call(request, None, None).await,
-        Err(e) => Err(super::worker_client::CallError::Failed(e.evalue)),
+        Err(e) => Err(CallError::Failed(e.evalue)),
     };
-    if let Err(e) = &registered {
-        tracing::info!("%load: the user worker did not register {name}: {e:?}");
-    }
-    let registered = registered.is_ok();
-    if !registered {
-        sink.stream(
-            "stderr",
-            format!(
-                "Questions can query {name}; %%python cells cannot: its files are not readable to them (outside the notebook's folder, or made after the kernel started). To use sql() in %%python, keep the files in the notebook's folder (or list them in LLM_ANALYTICS_WORKER_READ_PATHS) and restart the kernel.\n"
-            ),
-        );
-    }
+    let Err(e) = registered else { return };
+    tracing::info!("%load: the user worker did not register {name}: {e:?}");
+    let traceback = match &e {
+        CallError::Failed(tb) => tb.clone(),
+        other => format!("{other:?}"),
+    };
+    let why = if traceback.contains("Permission denied") {
+        "its files are not readable to them (outside the notebook's folder, or made after the kernel started). To use sql() in %%python, keep the files in the notebook's folder (or list them in LLM_ANALYTICS_WORKER_READ_PATHS) and restart the kernel.".to_string()
+    } else {
+        // The exception line ends a traceback; the worker may be short of memory after a
+        // failed pandas load, for one.
+        let last = traceback.lines().rev().find(|l| !l.trim().is_empty());
+        format!(
+            "DuckDB could not start in their process ({}). Restart the kernel to use sql() in %%python.",
+            last.unwrap_or("no reason given").trim()
+        )
+    };
+    sink.stream(
+        "stderr",
+        format!("Questions can query {name}; %%python cells cannot: {why}\n"),
+    );
 }
 
 /// Whether `path` is a glob pattern rather than one file.
