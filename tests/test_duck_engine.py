@@ -1,6 +1,6 @@
-"""Tests of the worker's DuckDB engine (kernel/src/worker/duck.py, imported as `llm_duck`).
+"""Tests of the worker's DuckDB engine (kernel/src/worker/duck/, imported as `llm_duck`).
 
-In-process, no kernel: the module is imported from its file. Expected answers come from
+In-process, no kernel: the package is imported from its folder. Expected answers come from
 pandas, pyarrow or closed-form arithmetic, never from the engine itself. Each test works in
 its own tmp_path (scratch and data); the larger-than-memory file is made once per module.
 
@@ -28,12 +28,15 @@ import pyarrow.parquet as pq
 import pytest
 
 WORKER_DIR = Path(__file__).resolve().parents[1] / "kernel" / "src" / "worker"
-DUCK_PATH = WORKER_DIR / "duck.py"
+DUCK_DIR = WORKER_DIR / "duck"
+DUCK_PATH = DUCK_DIR / "__init__.py"
 
 
 def _import_duck():
-    spec = importlib.util.spec_from_file_location("llm_duck", DUCK_PATH)
+    spec = importlib.util.spec_from_file_location(
+        "llm_duck", DUCK_PATH, submodule_search_locations=[str(DUCK_DIR)])
     module = importlib.util.module_from_spec(spec)
+    sys.modules["llm_duck"] = module  # its modules import each other relative to this name
     spec.loader.exec_module(module)
     return module
 
@@ -342,10 +345,12 @@ def test_spilling_group_by_fits_under_the_worker_address_space_limit(tmp_path, b
     suggested_memory_limit_mb(). DuckDB must spill (not fail with a bad allocation), and
     after its queries pandas must still find the room it was promised (keep_free_mb)."""
     script = textwrap.dedent(f"""
-        import importlib.util, resource
+        import importlib.util, resource, sys
         import numpy, pandas, pyarrow, duckdb
-        spec = importlib.util.spec_from_file_location("llm_duck", {str(DUCK_PATH)!r})
-        duck = importlib.util.module_from_spec(spec); spec.loader.exec_module(duck)
+        spec = importlib.util.spec_from_file_location("llm_duck", {str(DUCK_PATH)!r},
+                                                      submodule_search_locations=[{str(DUCK_DIR)!r}])
+        duck = importlib.util.module_from_spec(spec); sys.modules["llm_duck"] = duck
+        spec.loader.exec_module(duck)
         with open("/proc/self/status") as f:
             mapped = next(int(l.split()[1]) for l in f if l.startswith("VmSize:")) * 1024
         limit = mapped + 1600 * 2**20

@@ -20,9 +20,14 @@ use std::os::fd::FromRawFd;
 use std::sync::Mutex;
 
 /// The `llm_runtime` package (runtime/), imported by bootstrap.py from these sources, and
-/// `llm_duck`, imported on first use (only a session with a DuckDB table pays for duckdb).
+/// `llm_duck` (duck/), imported on first use (only a session with a DuckDB table pays for duckdb).
 const RUNTIME_PACKAGE: &[(&str, &str)] = &[
-    ("llm_duck", include_str!("duck.py")),
+    ("llm_duck", include_str!("duck/__init__.py")),
+    ("llm_duck.engine", include_str!("duck/engine.py")),
+    ("llm_duck.sqlcheck", include_str!("duck/sqlcheck.py")),
+    ("llm_duck.profile", include_str!("duck/profile.py")),
+    ("llm_duck.results", include_str!("duck/results.py")),
+    ("llm_duck.readers", include_str!("duck/readers.py")),
     ("llm_runtime", include_str!("runtime/__init__.py")),
     ("llm_runtime.state", include_str!("runtime/state.py")),
     ("llm_runtime.output", include_str!("runtime/output.py")),
@@ -202,30 +207,32 @@ pub fn run(question: bool) -> anyhow::Result<()> {
 mod tests {
     use super::RUNTIME_PACKAGE;
 
-    /// A module added to runtime/ but not embedded would import on disk (tests) and fail in
-    /// the worker.
+    /// A module added to runtime/ (or another embedded package) but not embedded would
+    /// import on disk (tests) and fail in the worker.
     #[test]
     fn every_runtime_module_is_embedded() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/worker/runtime");
-        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .filter_map(|e| {
-                let name = e.unwrap().file_name().into_string().unwrap();
-                let stem = name.strip_suffix(".py")?.to_string();
-                Some(if stem == "__init__" {
-                    "llm_runtime".to_string()
-                } else {
-                    format!("llm_runtime.{stem}")
+        let worker = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/worker");
+        for (folder, package) in [("runtime", "llm_runtime"), ("duck", "llm_duck")] {
+            let mut on_disk: Vec<String> = std::fs::read_dir(worker.join(folder))
+                .unwrap()
+                .filter_map(|e| {
+                    let name = e.unwrap().file_name().into_string().unwrap();
+                    let stem = name.strip_suffix(".py")?.to_string();
+                    Some(if stem == "__init__" {
+                        package.to_string()
+                    } else {
+                        format!("{package}.{stem}")
+                    })
                 })
-            })
-            .collect();
-        let mut embedded: Vec<String> = RUNTIME_PACKAGE
-            .iter()
-            .map(|(n, _)| n.to_string())
-            .filter(|n| n.starts_with("llm_runtime"))
-            .collect();
-        on_disk.sort();
-        embedded.sort();
-        assert_eq!(on_disk, embedded);
+                .collect();
+            let mut embedded: Vec<String> = RUNTIME_PACKAGE
+                .iter()
+                .map(|(n, _)| n.to_string())
+                .filter(|n| n == package || n.starts_with(&format!("{package}.")))
+                .collect();
+            on_disk.sort();
+            embedded.sort();
+            assert_eq!(on_disk, embedded, "{folder}/");
+        }
     }
 }

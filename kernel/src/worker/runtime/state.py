@@ -66,7 +66,8 @@ def role() -> str:
 
 def _sibling(name: str, filename: str) -> types.ModuleType:
     """A module the worker embeds beside the runtime (registered at start, or imported on
-    first use through bootstrap's finder), or (in tests) loaded from its file."""
+    first use through bootstrap's finder), or (in tests) loaded from its file, or from the
+    package folder of the same name (`duck.py` -> `duck/__init__.py`)."""
     module = sys.modules.get(name)
     if module is None:
         import importlib.util
@@ -74,7 +75,13 @@ def _sibling(name: str, filename: str) -> types.ModuleType:
         if importlib.util.find_spec(name) is not None:
             return importlib.import_module(name)
         worker_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        spec = importlib.util.spec_from_file_location(name, os.path.join(worker_dir, filename))
+        path = os.path.join(worker_dir, filename)
+        folder = os.path.splitext(path)[0]
+        if os.path.isfile(path):
+            spec = importlib.util.spec_from_file_location(name, path)
+        else:  # a package: its modules import each other relative to `name`
+            spec = importlib.util.spec_from_file_location(
+                name, os.path.join(folder, "__init__.py"), submodule_search_locations=[folder])
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
