@@ -19,9 +19,15 @@ use std::io::{BufRead, Write};
 use std::os::fd::FromRawFd;
 use std::sync::Mutex;
 
-/// The `llm_runtime` package (runtime/), imported by bootstrap.py from these sources, and
-/// `llm_duck` (duck/), imported on first use (only a session with a DuckDB table pays for duckdb).
+/// The `llm_runtime` package (runtime/), imported by bootstrap.py from these sources, with
+/// `llm_integrity` (integrity/), which the runtime's state imports first, and `llm_duck`
+/// (duck/), imported on first use (only a session with a DuckDB table pays for duckdb).
 const RUNTIME_PACKAGE: &[(&str, &str)] = &[
+    ("llm_integrity", include_str!("integrity/__init__.py")),
+    ("llm_integrity.restore", include_str!("integrity/restore.py")),
+    ("llm_integrity.watch", include_str!("integrity/watch.py")),
+    ("llm_integrity.threads", include_str!("integrity/threads.py")),
+    ("llm_integrity.frames", include_str!("integrity/frames.py")),
     ("llm_duck", include_str!("duck/__init__.py")),
     ("llm_duck.engine", include_str!("duck/engine.py")),
     ("llm_duck.sqlcheck", include_str!("duck/sqlcheck.py")),
@@ -47,7 +53,6 @@ const RUNTIME_PACKAGE: &[(&str, &str)] = &[
 ];
 const ARROW_BRIDGE_PY: &str = include_str!("arrow_bridge.py");
 const BOOTSTRAP_PY: &str = include_str!("bootstrap.py");
-const INTEGRITY_PY: &str = include_str!("integrity.py");
 
 /// site-packages of the environment this binary was built against (see build.rs).
 const BUILD_SITE_PACKAGES: Option<&str> = option_env!("LLM_ANALYTICS_SITE_PACKAGES");
@@ -163,7 +168,6 @@ pub fn run(question: bool) -> anyhow::Result<()> {
                 .getattr("modules")?
                 .set_item("_llm_channel", channel_module(py, &report_json, question)?)?;
             register_module(py, "arrow_bridge", ARROW_BRIDGE_PY)?;
-            register_module(py, "llm_integrity", INTEGRITY_PY)?;
             register_module(py, "llm_bootstrap", BOOTSTRAP_PY)?;
             let boot = py.import("llm_bootstrap")?;
             boot.call_method0("start")?;
@@ -212,7 +216,11 @@ mod tests {
     #[test]
     fn every_runtime_module_is_embedded() {
         let worker = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/worker");
-        for (folder, package) in [("runtime", "llm_runtime"), ("duck", "llm_duck")] {
+        for (folder, package) in [
+            ("runtime", "llm_runtime"),
+            ("integrity", "llm_integrity"),
+            ("duck", "llm_duck"),
+        ] {
             let mut on_disk: Vec<String> = std::fs::read_dir(worker.join(folder))
                 .unwrap()
                 .filter_map(|e| {

@@ -1,31 +1,6 @@
-"""Integrity between questions: what one question changes, later questions do not see.
-
-The worker runs every question in the same process, so model code could monkeypatch pandas
-(`pd.DataFrame.sum = ...`), change options, swap a module in `sys.modules`, install a trace
-function or a signal handler, start a thread that keeps running, or write into the loaded data.
-This module undoes all of that after each question, cheaply:
-
-* **Library state.** A baseline of every watched module's `__dict__` and of the classes they
-  define (copies of dicts: cheap, compared in C by identity) is taken at start-up and again after
-  each `%%python` cell (the user's own changes are theirs to keep). After a question, every
-  changed entry is put back and every added one removed. Modules first imported during a question
-  are compared with their state right after import (recorded by a hook on the import system);
-  one imported while that hook was disabled is dropped from `sys.modules`.
-* **Process state.** `sys` hooks and lists, signal handlers and timers, trace/profile functions,
-  warnings filters, numpy error/print options, `os.environ`, the working directory, the decimal
-  context.
-* **Threads.** Questions cannot start Python threads; a thread that appears anyway is stopped, and
-  if it will not stop the worker ends itself after replying (the kernel restarts it).
-* **Data.** Loaded frames are sealed: numeric arrays become read-only for good (their memory is
-  either a copy in an immutable `bytes` object or the Arrow file's mapping made read-only with
-  `mprotect`, so a write crashes the worker, which the kernel restarts with the data intact).
-  Their identity (blocks, arrays, index, columns) is checked after each question, and a frame
-  that changed is reloaded from its Arrow file.
-
-This is best-effort against code that is already running inside the process: native code
-(ctypes) can reach anything in memory. The OS-level sandbox (sandbox.rs) is what contains such
-code; this layer keeps honest mistakes and ordinary monkeypatching from leaking between questions.
-"""
+"""The State of the integrity layer: the baseline later questions must see (library state
+and process-wide settings), taken at start-up and after user code, and the restore after
+each question of everything it changed."""
 
 from __future__ import annotations
 
@@ -33,121 +8,16 @@ import builtins
 import os
 import signal
 import sys
-import threading
-import time
 import types
 import warnings
 
-_MISSING = object()
-_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: classes defined in Python (C types are immutable)
+from .threads import _THREAD_STARTERS, _no_threads, _python_thread_ids, _stop_threads
+from .watch import _import_snapshots, _install_import_hook, _module_classes, _watched
 
-# Modules whose dicts (and classes) are restored. Everything the runtime and generated code use.
-WATCHED_ROOTS = frozenset(
-    """
-    pandas numpy matplotlib mpl_toolkits scipy sklearn statsmodels seaborn pyarrow dateutil pytz
-    tzdata patsy joblib threadpoolctl PIL kiwisolver cycler pyparsing fontTools contourpy packaging
-    builtins sys os posixpath genericpath stat io abc _abc types typing collections _collections_abc
-    functools itertools operator copy copyreg weakref enum numbers math cmath statistics decimal
-    fractions random datetime time calendar re string textwrap json html base64 pprint traceback
-    linecache codeop ast inspect keyword uuid threading _thread signal warnings contextlib
-    importlib _frozen_importlib _frozen_importlib_external zipimport locale codecs encodings
-    struct heapq bisect array tempfile shutil pathlib fnmatch glob dataclasses hashlib zlib csv
-    mmap ctypes gc atexit
-    llm_runtime llm_bootstrap llm_integrity arrow_bridge _llm_channel
-    """.split()
-)
+_MISSING = object()
 
 # Entries that change on their own and mean nothing: never restored, never reported.
 _VOLATILE_KEYS = frozenset({"__warningregistry__", "_"})
-
-
-def _root(name: str) -> str:
-    return name.partition(".")[0]
-
-
-def _watched(module) -> bool:
-    name = getattr(module, "__name__", None)
-    return isinstance(module, types.ModuleType) and isinstance(name, str) and _root(name) in WATCHED_ROOTS
-
-
-def _module_classes(module) -> list:
-    """Heap classes defined in `module` (by __module__), with their heap bases."""
-    found = []
-    name = module.__name__
-    for value in list(module.__dict__.values()):
-        if isinstance(value, type) and value.__flags__ & _HEAPTYPE:
-            if value.__dict__.get("__module__") == name:
-                found.append(value)
-    return found
-
-
-# ---------------------------------------------------------------------------
-# Import hook: modules first imported during a question are compared with their state right
-# after import, not with whatever the question left.
-
-_import_snapshots: dict = {}
-
-
-def _install_import_hook() -> None:
-    bootstrap = sys.modules.get("_frozen_importlib")
-    if bootstrap is None or getattr(bootstrap, "_llm_recording", False):
-        return
-    original = bootstrap._load_unlocked
-
-    def _load_unlocked(spec, _original=original, _record=_import_snapshots):
-        module = _original(spec)
-        try:
-            if _watched(module):
-                _record[spec.name] = (
-                    module,
-                    module.__dict__.copy(),
-                    [(cls, cls.__dict__.copy()) for cls in _module_classes(module)],
-                )
-        except Exception:  # noqa: BLE001 - recording must never break an import
-            pass
-        return module
-
-    bootstrap._load_unlocked = _load_unlocked
-    bootstrap._llm_recording = True
-
-
-# ---------------------------------------------------------------------------
-# Thread guard
-
-
-def _no_threads(*args, **kwargs):
-    raise RuntimeError("threads are not available to generated code")
-
-
-_THREAD_STARTERS = (("_thread", "start_new_thread"), ("_thread", "start_new"),
-                    ("threading", "_start_new_thread"), ("threading", "_start_joinable_thread"))
-
-
-def _python_thread_ids() -> set:
-    return set(sys._current_frames())
-
-
-def _stop_threads(idents, attempts: int = 5) -> set:
-    """Raise SystemExit in each thread until it ends; returns the ones still alive."""
-    import ctypes
-
-    set_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
-    set_exc.argtypes = (ctypes.c_ulong, ctypes.py_object)
-    alive = set(idents)
-    for _ in range(attempts):
-        for ident in alive:
-            set_exc(ident, SystemExit)
-        time.sleep(0.02)
-        alive &= _python_thread_ids()
-        if not alive:
-            break
-    for ident in alive:  # do not leave a pending exception behind
-        set_exc(ident, None)
-    return alive
-
-
-# ---------------------------------------------------------------------------
-# State capture and restore
 
 
 class State:
@@ -420,101 +290,3 @@ class State:
         if sys.getswitchinterval() != self.switch_interval:
             sys.setswitchinterval(self.switch_interval)
             restored.append("switchinterval")
-
-
-# ---------------------------------------------------------------------------
-# Data: sealed frames
-
-
-def _mmap_base(array):
-    """The mmap an array's memory belongs to, if any."""
-    import mmap
-
-    base = array
-    while base is not None and not isinstance(base, mmap.mmap):
-        base = getattr(base, "base", None) if not isinstance(base, memoryview) else base.obj
-    return base
-
-
-_protected_maps: dict = {}  # id(mmap) -> mmap (kept alive while protected)
-
-
-def _protect_mapping(mapped) -> bool:
-    """Make an mmap's pages read-only in the kernel (mprotect): a write then crashes."""
-    if id(mapped) in _protected_maps:
-        return True
-    try:
-        import ctypes
-
-        length = len(mapped)
-        if length == 0:
-            return True
-        anchor = ctypes.c_char.from_buffer(mapped)
-        address = ctypes.addressof(anchor)
-        del anchor
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
-        page = os.sysconf("SC_PAGE_SIZE")
-        start = address - address % page
-        if libc.mprotect(start, length + (address - start), 0x1) != 0:  # PROT_READ
-            return False
-        _protected_maps[id(mapped)] = mapped
-        return True
-    except Exception:  # noqa: BLE001 - sealing falls back to copies
-        return False
-
-
-def _immutable_copy(values):
-    import numpy as np
-
-    frozen = np.frombuffer(values.tobytes(), dtype=values.dtype).reshape(values.shape)
-    return frozen
-
-
-def seal_frame(frame):
-    """Make a loaded frame's arrays read-only for good; returns the frame."""
-    import numpy as np
-
-    for block in frame._mgr.blocks:
-        values = block.values
-        if not isinstance(values, np.ndarray):
-            continue  # Arrow-backed text and extension arrays are immutable buffers
-        if values.dtype == object:
-            values.flags.writeable = False  # best effort: object arrays cannot live in bytes
-            continue
-        mapped = _mmap_base(values)
-        if mapped is not None and _protect_mapping(mapped):
-            values.flags.writeable = False
-            continue
-        try:
-            block.values = _immutable_copy(values)
-        except (AttributeError, TypeError, ValueError):
-            values.flags.writeable = False
-    index_values = getattr(frame.index, "_data", None)
-    if isinstance(index_values, np.ndarray):
-        index_values.flags.writeable = False
-    return frame
-
-
-def fingerprint(frame) -> tuple:
-    """Identity of a frame's parts: changes when a question swaps any of them."""
-    blocks = []
-    for block in frame._mgr.blocks:
-        values = block.values
-        inner = getattr(values, "_pa_array", None)
-        if inner is None:
-            inner = getattr(values, "_ndarray", None)
-        data = getattr(values, "__array_interface__", {}).get("data") if hasattr(values, "dtype") else None
-        blocks.append((id(block), id(values), id(inner), data, getattr(values, "shape", None),
-                       str(getattr(values, "dtype", ""))))
-    return (id(frame._mgr), id(frame.index), id(frame.columns), frame.shape, tuple(blocks),
-            tuple(map(str, frame.dtypes)))
-
-
-# The one State of this worker.
-STATE = State()
-
-
-def thread_guard_active() -> bool:
-    module = sys.modules.get("_thread")
-    return module is not None and module.__dict__.get("start_new_thread") is _no_threads
