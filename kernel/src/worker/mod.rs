@@ -24,9 +24,15 @@ use std::sync::Mutex;
 /// (duck/), imported on first use (only a session with a DuckDB table pays for duckdb).
 const RUNTIME_PACKAGE: &[(&str, &str)] = &[
     ("llm_integrity", include_str!("integrity/__init__.py")),
-    ("llm_integrity.restore", include_str!("integrity/restore.py")),
+    (
+        "llm_integrity.restore",
+        include_str!("integrity/restore.py"),
+    ),
     ("llm_integrity.watch", include_str!("integrity/watch.py")),
-    ("llm_integrity.threads", include_str!("integrity/threads.py")),
+    (
+        "llm_integrity.threads",
+        include_str!("integrity/threads.py"),
+    ),
     ("llm_integrity.frames", include_str!("integrity/frames.py")),
     ("llm_duck", include_str!("duck/__init__.py")),
     ("llm_duck.engine", include_str!("duck/engine.py")),
