@@ -13,7 +13,7 @@ messy 10 MB file with blank lines, short rows, stray quotes, padded numbers and 
      polars_plain   polars.read_csv(path).to_pandas(), no options
   f  remap          a respawned worker: map the existing Arrow file -> pandas (vs c: re-parse)
 
-Each measurement is a fresh subprocess (so ru_maxrss is that approach's peak); the median of
+Each measurement is a fresh subprocess (VmHWM: that approach's own peak RSS); the median of
 --runs runs, interleaved across approaches. Files are read from the page cache (warm).
 Then FIDELITY: every CSV the tests use (tests/data, tests/fixtures, the quirk/low-memory/late/
 random files of tests/test_csv_parity.py) plus the shared dabench tables, each approach's
@@ -94,6 +94,7 @@ def sep_for(path: Path) -> str:
 
 GNU_TIME = Path("/usr/bin/time")
 CSV2ARROW_PEAK_MIB: list[float] = []
+CSV2ARROW_SECONDS: list[float] = []
 
 
 def run_csv2arrow(csv2arrow: Path, csv: Path, arrow: Path, fallback: bool) -> None:
@@ -107,7 +108,9 @@ def run_csv2arrow(csv2arrow: Path, csv: Path, arrow: Path, fallback: bool) -> No
     peak_file = arrow.with_suffix(".peak")
     if GNU_TIME.is_file():
         command = [str(GNU_TIME), "-f", "%M", "-o", str(peak_file)] + command
+    started = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True)
+    CSV2ARROW_SECONDS.append(time.perf_counter() - started)
     if done.returncode != 0:
         raise RuntimeError(f"csv2arrow: {done.stderr.strip()}")
     if peak_file.exists():
@@ -162,6 +165,16 @@ def load(approach: str, csv: Path, arrow: Path, csv2arrow: Path, bridge):
     raise ValueError(approach)
 
 
+def peak_rss_mib() -> float:
+    """This process's peak RSS since its exec (VmHWM). ru_maxrss would also count the pages
+    of the parent it was forked from."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(approach: str, csv: Path, arrow: Path, csv2arrow: Path) -> None:
     """One timed load in this fresh process; prints a JSON line."""
     import numpy  # noqa: F401  (imports are not timed: a worker has them already)
@@ -188,8 +201,9 @@ def child(approach: str, csv: Path, arrow: Path, csv2arrow: Path) -> None:
         "cpu_s": cpu,
         "rows": rows,
         "import_s": import_s,
-        "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "maxrss_mib": peak_rss_mib(),
         "child_maxrss_mib": max(CSV2ARROW_PEAK_MIB, default=0.0),
+        "csv2arrow_s": sum(CSV2ARROW_SECONDS),
     }))
 
 
@@ -460,7 +474,9 @@ def print_timing(timing: dict, sizes: dict[str, float]) -> None:
                 if r.get("child_maxrss_mib"):
                     rss += f" / {r['child_maxrss_mib']:.0f}"
                 extra = f", Arrow {r['arrow_mib']:.0f} MiB" if "arrow_mib" in r else ""
-                cells.append(f"{r['seconds']:.2f} s (cpu {r['cpu_s']:.2f}), {rss} MiB{extra}")
+                split = f" [parse {r['csv2arrow_s']:.2f}]" if r.get("csv2arrow_s") else ""
+                cells.append(f"{r['seconds']:.2f} s{split} (cpu {r['cpu_s']:.2f}), "
+                             f"{rss} MiB{extra}")
             else:
                 cells.append("")
         print(f"| {LABELS[approach]} | " + " | ".join(cells) + " |")
