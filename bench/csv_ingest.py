@@ -24,7 +24,7 @@ frame compared column by column with pd.read_csv's.
 
 Needs the release csv2arrow (cargo build --release -p csv-ingest; CARGO_TARGET_DIR honoured)
 and Python polars (not a project requirement: `pip install --target DIR polars`, then
---polars-path DIR). Prints markdown tables; bench/csv_ingest_RESULTS.md has a run's figures.
+--polars-path DIR). Prints markdown tables; bench/RESULTS.md ("csv-ingest beside the libraries it re-creates") has a run's figures.
 """
 from __future__ import annotations
 
