@@ -2,7 +2,10 @@
 //! model is told after each kind of failure, and what the cell ends with.
 
 use super::*;
+use crate::analysis::hints;
+use crate::analysis::llm::LlmError;
 use crate::analysis::llm::Reply;
+use crate::analysis::prompt;
 use crate::analysis::usage::Usage;
 use crate::analysis::worker_client::InterruptHandle;
 use std::collections::VecDeque;
