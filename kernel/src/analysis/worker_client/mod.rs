@@ -18,6 +18,16 @@
 //! question workers are filtered: no clear_output, only text/plain, PNG/JPEG and HTML that
 //! passes a strict table-markup check.
 
+mod call;
+mod collect;
+mod environment;
+mod framing;
+mod interrupt;
+mod output_policy;
+mod report;
+mod request;
+mod spawn;
+
 use crate::limits::{MAX_CALL_OUTPUT_BYTES, MAX_LINE_BYTES, MAX_QUESTION_OUTPUT_BYTES};
 use crate::protocol::backend::{ErrorInfo, Output, OutputSink};
 use serde_json::{json, Value};
