@@ -1,6 +1,6 @@
 //! The words, phrases and quoted strings of a question that may name a column or value.
 
-use super::words::{fold, words_of};
+use super::words::{fold, word_spans, words_of};
 use std::ops::Range;
 
 /// Phrases of up to this many words are compared with multi-word names.

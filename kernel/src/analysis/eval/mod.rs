@@ -10,9 +10,9 @@ mod golden;
 mod run;
 mod scoring;
 
-pub use golden::{parse_args, read_golden, EvalArgs, Golden, USAGE};
+pub use golden::{parse_args, read_golden};
 pub use run::{run_one, EvalRunner};
-pub use scoring::{score, summary, Scored};
+pub use scoring::{summary, Scored};
 
 use super::llm::LlmClient;
 use super::render::fail_cell;

@@ -1,5 +1,6 @@
 //! `%eval`'s scoring, argument parsing and summary table.
 
+use super::scoring::score;
 use super::*;
 
 fn answers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {

@@ -6,8 +6,8 @@ mod args;
 mod export;
 mod table;
 
-pub use args::{parse_args, parse_since, HistoryArgs};
-pub use export::{csv, CSV_COLUMNS};
+pub use args::{parse_args, HistoryArgs};
+pub use export::csv;
 pub use table::{everywhere_table, notebook_table};
 
 use history_store::FoundExchange;

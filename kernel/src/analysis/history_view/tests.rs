@@ -1,5 +1,6 @@
 //! `%history`'s argument parsing and how hostile stored values stay inert.
 
+use super::args::parse_since;
 use super::export::{csv_row, spreadsheet_safe};
 use super::table::plain;
 use super::*;

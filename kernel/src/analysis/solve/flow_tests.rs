@@ -8,6 +8,7 @@ use crate::analysis::llm::Reply;
 use crate::analysis::prompt;
 use crate::analysis::usage::Usage;
 use crate::analysis::worker_client::InterruptHandle;
+use serde_json::json;
 use std::collections::VecDeque;
 
 /// Replies in order; every prompt it was sent is kept.

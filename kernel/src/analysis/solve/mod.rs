@@ -14,7 +14,6 @@ mod generate;
 mod rounds;
 
 pub use answer::error_text;
-pub use fixes::resolve_spacing;
 
 use super::llm::CodeModel;
 use super::privacy::Privacy;

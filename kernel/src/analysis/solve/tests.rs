@@ -1,7 +1,7 @@
 //! Column names resolved without the model, and printed answers read as the answer.
 
 use super::answer::answer_text;
-use super::fixes::resolve_case;
+use super::fixes::{resolve_case, resolve_spacing};
 use super::*;
 use serde_json::json;
 

@@ -9,7 +9,7 @@ mod ledger;
 mod prices;
 
 pub use ledger::{Budget, Ledger};
-pub use prices::{Price, Prices};
+pub use prices::Prices;
 
 use std::collections::BTreeMap;
 

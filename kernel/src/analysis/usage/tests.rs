@@ -1,5 +1,6 @@
 //! The ledger's counts, prices, estimates and budgets.
 
+use super::prices::Price;
 use super::*;
 use std::time::Duration;
 
