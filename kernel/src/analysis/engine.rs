@@ -1,6 +1,6 @@
 //! The analysis engine: implements the protocol's [`Backend`] by dispatching each cell to
 //! the module that handles its kind: questions (question.rs), `%load` (load.rs),
-//! `%%python` and parameters (the user worker), `%eval` (eval.rs), the other magics
+//! `%%python` and parameters (the user worker), `%eval` (eval/), the other magics
 //! (cell_magics.rs). Holds the session `State` behind one lock and the `Services`.
 
 use super::cell_magics;
