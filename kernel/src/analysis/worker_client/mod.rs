@@ -41,6 +41,7 @@ use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
 
+pub use environment::Launch;
 use environment::{worker_env, worker_scratch};
 use framing::{event_kind, forward_stderr, parse_event, Event, Line, WorkerLines};
 use futures::StreamExt;
@@ -91,9 +92,8 @@ pub enum CallError {
 
 pub struct Worker {
     child: Child,
-    exe: PathBuf,
-    /// The kernel's directory of Arrow files, the only part of tmpfs the worker reads.
-    data_dir: PathBuf,
+    /// How it was started (binary, Arrow directory, hidden paths), for a restart.
+    launch: Arc<Launch>,
     /// The DuckDB tables' files, readable where they lie (kept for a restart).
     engine_files: Vec<PathBuf>,
     /// The worker's private read-write directory; removed when the worker is dropped.

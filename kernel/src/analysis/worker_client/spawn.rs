@@ -6,15 +6,14 @@ impl Worker {
     /// Start the worker process; returns at once (Python imports continue in the background).
     /// `engine_files`: the files of the DuckDB tables, readable where they lie.
     pub fn spawn(
-        exe: &PathBuf,
+        launch: &Arc<Launch>,
         interrupt: Arc<InterruptHandle>,
-        data_dir: &std::path::Path,
         role: Role,
         engine_files: &[PathBuf],
     ) -> anyhow::Result<Self> {
         let scratch = worker_scratch();
-        let mut cmd = Command::new(exe);
-        let mut env = worker_env(scratch.as_ref().map(|d| d.path()), data_dir);
+        let mut cmd = Command::new(&launch.exe);
+        let mut env = worker_env(scratch.as_ref().map(|d| d.path()), launch);
         if !engine_files.is_empty() {
             let files = std::env::join_paths(engine_files)?;
             env.push((crate::worker::sandbox::ENGINE_FILES_ENV.into(), files));
@@ -37,7 +36,7 @@ impl Worker {
             .kill_on_drop(true)
             // Own process group: Jupyter's killpg(SIGINT) must not reach Python directly.
             .process_group(0);
-        if std::env::var(SKIP_VALIDATION_ENV).as_deref() == Ok("1") {
+        if launch.unvalidated {
             tracing::error!(
                 "{SKIP_VALIDATION_ENV}=1: the AST validator is OFF; generated code is contained by the worker sandbox ONLY"
             );
@@ -76,8 +75,7 @@ impl Worker {
         });
         Ok(Self {
             child,
-            exe: exe.clone(),
-            data_dir: data_dir.to_path_buf(),
+            launch: launch.clone(),
             engine_files: engine_files.to_vec(),
             _scratch: scratch,
             stdin,
@@ -117,9 +115,8 @@ impl Worker {
     pub(super) async fn restart(&mut self) {
         self.kill().await;
         match Worker::spawn(
-            &self.exe.clone(),
+            &self.launch.clone(),
             self.interrupt.clone(),
-            &self.data_dir.clone(),
             self.role,
             &self.engine_files.clone(),
         ) {

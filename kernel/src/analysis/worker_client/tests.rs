@@ -25,10 +25,10 @@ fn run_question() -> Request {
 
 async fn question_worker(script: &str) -> (tempfile::TempDir, Worker) {
     let (dir, exe) = fake_worker(script);
+    let launch = Arc::new(Launch::plain(exe, dir.path().to_path_buf()));
     let mut w = Worker::spawn(
-        &exe,
+        &launch,
         Arc::new(InterruptHandle::default()),
-        dir.path(),
         Role::Question,
         &[],
     )
@@ -93,10 +93,10 @@ async fn a_flood_between_calls_stays_bounded() {
         "{READY}\nwhile true; do echo '{{\"event\":\"stream\",\"name\":\"stdout\",\"text\":\"xxxxxxxxxxxxxxxx\"}}'; done"
     );
     let (dir, exe) = fake_worker(&script);
+    let launch = Arc::new(Launch::plain(exe, dir.path().to_path_buf()));
     let mut w = Worker::spawn(
-        &exe,
+        &launch,
         Arc::new(InterruptHandle::default()),
-        dir.path(),
         Role::User,
         &[],
     )
