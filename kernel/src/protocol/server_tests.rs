@@ -2,9 +2,12 @@
 //! stream, fails on "fail") and a client made of this crate's own codec.
 
 use super::*;
-use crate::protocol::backend::{Completion, ErrorInfo, ExecuteOutcome, Inspection, IsComplete};
-use wire::{decode, encode};
-use zeromq::{DealerSocket, SubSocket};
+use crate::protocol::backend::{
+    Completion, ErrorInfo, ExecuteOutcome, ExecuteRequest, Inspection, IsComplete, OutputSink,
+};
+use crate::protocol::wire::{decode, encode, Message};
+use serde_json::{json, Value};
+use zeromq::{DealerSocket, Socket, SocketRecv, SocketSend, SubSocket, ZmqMessage};
 
 struct Echo;
 

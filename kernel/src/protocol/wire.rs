@@ -12,6 +12,9 @@ use sha2::Sha256;
 
 pub const DELIMITER: &[u8] = b"<IDS|MSG>";
 
+/// The protocol version this kernel speaks (every header, and `kernel_info_reply`).
+pub const PROTOCOL_VERSION: &str = "5.3";
+
 type HmacSha256 = Hmac<Sha256>;
 
 /// Signs and verifies message parts. An empty key disables signing (as Jupyter specifies).
@@ -147,7 +150,7 @@ impl MessageFactory {
             session: self.session.clone(),
             date: chrono::Utc::now(),
             msg_type: msg_type.into(),
-            version: "5.3".into(),
+            version: PROTOCOL_VERSION.into(),
         }
     }
 
