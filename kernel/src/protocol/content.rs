@@ -13,8 +13,10 @@
 //!   the typed status and protocol version: `KernelInfoReply` would add `debugger` and
 //!   `implementation_version` the backend did not give, and drop fields it has no slot for.
 
-use super::backend::{Completion, ErrorInfo, ExecuteOutcome, ExecuteStatus, Inspection, IsComplete};
 use super::backend::Output;
+use super::backend::{
+    Completion, ErrorInfo, ExecuteOutcome, ExecuteStatus, Inspection, IsComplete,
+};
 use super::history::Entry;
 use super::wire::PROTOCOL_VERSION;
 use jupyter_protocol::{
@@ -99,7 +101,12 @@ fn metadata_map(metadata: &Value) -> Map<String, Value> {
 pub fn output(out: &Output, count: u32) -> Content {
     match out {
         Output::Stream { name, text } => {
-            let typed = |name| Content::typed(StreamContent { name, text: text.clone() });
+            let typed = |name| {
+                Content::typed(StreamContent {
+                    name,
+                    text: text.clone(),
+                })
+            };
             match name.as_str() {
                 "stdout" => typed(Stdio::Stdout),
                 "stderr" => typed(Stdio::Stderr),
@@ -311,3 +318,7 @@ pub fn unsupported(msg_type: &str) -> Content {
         content: json,
     })
 }
+
+#[cfg(test)]
+#[path = "content_tests.rs"]
+mod tests;

@@ -41,7 +41,11 @@ pub async fn run_control(
                 let _ = shutdown.send(());
                 continue;
             }
-            _ => replier.reply(msg, content::unsupported(req.msg_type())).await,
+            _ => {
+                replier
+                    .reply(msg, content::unsupported(req.msg_type()))
+                    .await
+            }
         }
         iopub.status(msg, ExecutionState::Idle);
     }

@@ -142,3 +142,205 @@ impl Fields {
         self.0.insert(key.into(), Value::Object(kept));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jupyter_protocol::{HistoryRequest, JupyterMessageContent as Typed};
+    use std::collections::HashMap;
+
+    fn decode(msg_type: &str, content: &str) -> Typed {
+        typed(msg_type, serde_json::from_str(content).unwrap())
+    }
+
+    #[test]
+    fn each_request_type_decodes_to_its_variant() {
+        let cases = [
+            (
+                "execute_request",
+                r#"{"code": "1+1", "silent": false, "store_history": true, "user_expressions": {}, "allow_stdin": false, "stop_on_error": true}"#,
+            ),
+            ("kernel_info_request", "{}"),
+            ("complete_request", r#"{"code": "x", "cursor_pos": 1}"#),
+            (
+                "inspect_request",
+                r#"{"code": "x", "cursor_pos": 1, "detail_level": 1}"#,
+            ),
+            ("is_complete_request", r#"{"code": "x"}"#),
+            (
+                "history_request",
+                r#"{"hist_access_type": "tail", "n": 3, "output": false, "raw": true}"#,
+            ),
+            ("comm_info_request", r#"{"target_name": "jupyter.widget"}"#),
+            ("shutdown_request", r#"{"restart": true}"#),
+            ("interrupt_request", "{}"),
+            (
+                "comm_open",
+                r#"{"comm_id": "c", "target_name": "t", "data": {}}"#,
+            ),
+            ("comm_msg", r#"{"comm_id": "c", "data": {}}"#),
+            ("comm_close", r#"{"comm_id": "c", "data": {}}"#),
+        ];
+        for (msg_type, content) in cases {
+            let typed = decode(msg_type, content);
+            assert_eq!(typed.message_type(), msg_type);
+            assert!(
+                !matches!(typed, Typed::UnknownMessage(_)),
+                "{msg_type}: {typed:?}"
+            );
+        }
+        assert!(matches!(
+            decode("kernel_info_request", "{}"),
+            Typed::KernelInfoRequest(_)
+        ));
+        assert!(matches!(
+            decode("interrupt_request", "{}"),
+            Typed::InterruptRequest(_)
+        ));
+        assert!(
+            matches!(decode("comm_info_request", "{}"), Typed::CommInfoRequest(r) if r.target_name.is_none())
+        );
+    }
+
+    #[test]
+    fn execute_fields_default_as_before() {
+        // The defaults the kernel always used: code "", silent false, store_history and
+        // stop_on_error true.
+        let Typed::ExecuteRequest(r) =
+            decode("execute_request", r#"{"code": "x", "silent": true}"#)
+        else {
+            panic!("not an execute_request");
+        };
+        assert_eq!(r.code, "x");
+        assert!(r.silent);
+        assert!(r.store_history);
+        assert!(r.stop_on_error);
+        assert!(!r.allow_stdin);
+        for sloppy in ["{}", "[1, 2]", r#"{"code": 5, "silent": "yes"}"#, "null"] {
+            let Typed::ExecuteRequest(r) = decode("execute_request", sloppy) else {
+                panic!("{sloppy} is not an execute_request");
+            };
+            assert_eq!(r.code, "", "{sloppy}");
+            assert!(!r.silent && r.store_history && r.stop_on_error, "{sloppy}");
+            assert_eq!(r.user_expressions, Some(HashMap::new()));
+        }
+        let Typed::ExecuteRequest(r) = decode(
+            "execute_request",
+            r#"{"code": "", "user_expressions": {"a": "1+1", "b": 5}, "stop_on_error": false}"#,
+        ) else {
+            panic!("not an execute_request");
+        };
+        assert_eq!(
+            r.user_expressions,
+            Some(HashMap::from([("a".into(), "1+1".into())]))
+        );
+        assert!(!r.stop_on_error);
+    }
+
+    #[test]
+    fn cursors_and_counts_default_as_before() {
+        let complete = |c| match decode("complete_request", c) {
+            Typed::CompleteRequest(r) => (r.code, r.cursor_pos),
+            other => panic!("{other:?}"),
+        };
+        // No usable cursor: the end of the code, in characters.
+        assert_eq!(complete(r#"{"code": "héllo"}"#), ("héllo".into(), 5));
+        assert_eq!(
+            complete(r#"{"code": "x", "cursor_pos": -7}"#),
+            ("x".into(), 1)
+        );
+        assert_eq!(
+            complete(r#"{"code": "x", "cursor_pos": 99999}"#),
+            ("x".into(), 99999)
+        );
+        let Typed::InspectRequest(r) = decode("inspect_request", r#"{"code": "éx"}"#) else {
+            panic!("not an inspect_request");
+        };
+        assert_eq!(
+            (r.code.as_str(), r.cursor_pos, r.detail_level),
+            ("éx", 0, Some(0))
+        );
+        let Typed::ShutdownRequest(r) = decode("shutdown_request", "{}") else {
+            panic!("not a shutdown_request");
+        };
+        assert!(!r.restart);
+        let Typed::IsCompleteRequest(r) = decode("is_complete_request", "[]") else {
+            panic!("not an is_complete_request");
+        };
+        assert_eq!(r.code, "");
+    }
+
+    #[test]
+    fn history_requests_decode_by_access_type() {
+        let history = |c| match decode("history_request", c) {
+            Typed::HistoryRequest(h) => h,
+            other => panic!("{other:?}"),
+        };
+        assert!(matches!(
+            history(r#"{"hist_access_type": "tail"}"#),
+            HistoryRequest::Tail {
+                n: 0,
+                output: false,
+                ..
+            }
+        ));
+        assert!(matches!(
+            history(r#"{"hist_access_type": "range", "session": -1, "start": 2, "output": true}"#),
+            HistoryRequest::Range {
+                session: Some(-1),
+                start: 2,
+                stop: 0,
+                output: true,
+                ..
+            }
+        ));
+        assert!(matches!(
+            history(r#"{"hist_access_type": "range", "start": -3, "stop": 1e9}"#),
+            HistoryRequest::Range {
+                session: Some(0),
+                start: 0,
+                stop: 0,
+                ..
+            }
+        ));
+        assert!(matches!(
+            history(r#"{"hist_access_type": "search", "pattern": "%%python*", "unique": true}"#),
+            HistoryRequest::Search { ref pattern, unique: true, n: 0, .. } if pattern == "%%python*"
+        ));
+        assert!(matches!(
+            history(r#"{"hist_access_type": "tail", "n": 99999999999}"#),
+            HistoryRequest::Tail { n: i32::MAX, .. }
+        ));
+        for odd in [r#"{"hist_access_type": "bogus"}"#, "{}"] {
+            let Typed::UnknownMessage(m) = decode("history_request", odd) else {
+                panic!("{odd} was typed");
+            };
+            assert_eq!(m.msg_type, "history_request");
+        }
+    }
+
+    #[test]
+    fn what_cannot_be_typed_keeps_its_type_and_content() {
+        let Typed::UnknownMessage(m) = decode("frobnicate_request", r#"{"x": 1}"#) else {
+            panic!("an unknown type was typed");
+        };
+        assert_eq!(
+            (m.msg_type.as_str(), &m.content),
+            ("frobnicate_request", &serde_json::json!({"x": 1}))
+        );
+        let Typed::UnknownMessage(m) = decode("comm_msg", r#"{"data": 1}"#) else {
+            panic!("a malformed comm_msg was typed");
+        };
+        assert_eq!(m.msg_type, "comm_msg");
+    }
+
+    #[test]
+    fn a_request_takes_the_content_out_of_its_message() {
+        let factory = super::super::wire::MessageFactory::new();
+        let msg = factory.orphan("execute_request", serde_json::json!({"code": "hi"}));
+        let req = Request::new(msg);
+        assert_eq!(req.msg_type(), "execute_request");
+        assert!(req.msg.content.is_null());
+        assert!(matches!(req.content, Typed::ExecuteRequest(ref r) if r.code == "hi"));
+    }
+}

@@ -162,7 +162,8 @@ impl Shell {
         }
         let count = self.execution_count;
         if !silent {
-            self.iopub.send(msg, content::execute_input(&exec.code, count));
+            self.iopub
+                .send(msg, content::execute_input(&exec.code, count));
         }
         // Sorted by name, so they are evaluated in the same order every time.
         let mut expressions: Vec<_> = exec.user_expressions.iter().flatten().collect();
