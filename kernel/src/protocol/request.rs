@@ -76,11 +76,7 @@ fn with_defaults(msg_type: &str, content: Value) -> Value {
             f.string("code");
         }
         "history_request" => history_defaults(&mut f),
-        "comm_info_request" => {
-            if !matches!(f.0.get("target_name"), Some(Value::String(_))) {
-                f.0.insert("target_name".into(), Value::Null);
-            }
-        }
+        "comm_info_request" => f.optional_string("target_name"),
         "shutdown_request" => f.boolean("restart", false),
         _ => {}
     }
@@ -119,6 +115,12 @@ impl Fields {
             self.0.insert(key.into(), Value::String(String::new()));
         }
         self.0[key].as_str().unwrap_or_default()
+    }
+
+    fn optional_string(&mut self, key: &str) {
+        if !matches!(self.0.get(key), Some(Value::String(_))) {
+            self.0.insert(key.into(), Value::Null);
+        }
     }
 
     fn boolean(&mut self, key: &str, default: bool) {
