@@ -9,13 +9,17 @@
 //! - `execute_result` carries no `transient`, an aborted `execute_reply` only its status and
 //!   count, `is_complete_reply` an `indent` only for incomplete code;
 //! - `history` rows asked with output have `null` for it (the typed row wants a string);
+//! - a stream name other than stdout/stderr, metadata that is not an object, or an
+//!   is_complete status the typed enum does not know go out as the backend gave them;
 //! - `kernel_info_reply` is the backend's JSON (the `Backend` trait hands it over as JSON) plus
 //!   the typed status and protocol version: `KernelInfoReply` would add `debugger` and
 //!   `implementation_version` the backend did not give, and drop fields it has no slot for.
+//!
+//! Keys come out in the typed structs' order (e.g. `status` after the other reply fields);
+//! JSON objects are unordered, so clients see the same names, types and values as before.
 
-use super::backend::Output;
 use super::backend::{
-    Completion, ErrorInfo, ExecuteOutcome, ExecuteStatus, Inspection, IsComplete,
+    Completion, ErrorInfo, ExecuteOutcome, ExecuteStatus, Inspection, IsComplete, Output,
 };
 use super::history::Entry;
 use super::wire::PROTOCOL_VERSION;

@@ -57,7 +57,7 @@ impl Signer {
     }
 }
 
-/// A decoded Jupyter message. Content stays JSON: handlers deserialize what they need.
+/// A decoded Jupyter message, content as JSON (`request::Request` types a request's content).
 #[derive(Debug, Clone)]
 pub struct Message {
     pub identities: Vec<Bytes>,
