@@ -3,7 +3,7 @@ the code-prompt size when a question names a column of a wide table.
 
     CARGO_TARGET_DIR=... PYO3_PYTHON=... python3 bench/assumptions.py
 
-1. `cargo test --release ... speed_at_2000_columns -- --ignored` (assumptions.rs): matcher vs a
+1. `cargo test --release ... speed_at_2000_columns -- --ignored` (analysis/assumptions/): matcher vs a
    naive all-pairs Damerau-Levenshtein, same run.
 2. `runtime.datasets._categories` on a ~100 MB CSV (8 columns, a third of them text) read by pandas.
 3. A kernel (the `llm-analytics` kernelspec on JUPYTER_PATH) with the scripted model: the code

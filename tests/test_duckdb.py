@@ -89,6 +89,13 @@ def test_question_reduces_in_duckdb_and_says_where(kc, fake_llm, tmp_path):
     record = stored_records(tmp_path)[-1]
     assert record["engine_runs"][0]["sql"] == runs[0]["sql"]
     assert "sql(" in record["code"]
+    # Asked again: the recorded answer replays without the model, the same SQL runs again.
+    asked = len(fake_llm.chat_requests)
+    reply, out = ask(kc, "What is the total amount per region?")
+    assert reply["status"] == "ok", all_text(out)
+    assert len(fake_llm.chat_requests) == asked and "Replayed" in all_text(out)
+    again = engine_outputs(out)[0]["content"]["metadata"]["llm_analytics"]["engine_runs"]
+    assert again[0]["sql"] == runs[0]["sql"] and again[0]["rows_returned"] == 3
 
 
 @pytest.mark.parametrize("layer", ["validator", "worker"])

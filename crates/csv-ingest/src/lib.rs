@@ -56,7 +56,8 @@
 //! it also produces the errors. The Arrow file is one record batch written
 //! column by column, in parallel, straight from the parsed chunks; with
 //! [`load_to_arrow`], numeric columns are written while later pieces are
-//! still parsing (see `stream`).
+//! still parsing (see `stream`). [`FORCE_FALLBACK_VAR`] forces the polars
+//! path for every file (benchmarks and tests only).
 
 mod chunks;
 mod error;
@@ -78,6 +79,12 @@ pub use chunks::{MixedColumn, ValueKind};
 pub use error::LoadError;
 pub use infer::PandasDtype;
 pub use ipc::{INDEX_COLUMNS_KEY, MIXED_COLUMNS_KEY, PANDAS_DTYPES_KEY};
+
+/// Environment variable that, set to `1`, makes every load skip the fast
+/// parallel reader and take the polars path (`read` + `infer::infer_frame`),
+/// as unusual files do. Only for benchmarks and tests comparing the two
+/// paths (bench/csv_ingest.py); the kernel never sets it.
+pub const FORCE_FALLBACK_VAR: &str = "CSV_INGEST_FORCE_FALLBACK";
 
 /// Size limits; the kernel reads them from MAX_UPLOAD_SIZE and
 /// MAX_DATAFRAME_SIZE.
@@ -301,7 +308,12 @@ fn parse(
         name,
     };
     let rows_per_chunk = chunks::pandas_chunk_rows(names.len());
-    let fast = body.plain_body().and_then(|plain| {
+    let plain = if force_fallback() {
+        None
+    } else {
+        body.plain_body()
+    };
+    let fast = plain.and_then(|plain| {
         let kinds = sample::sample_types(text, &layout, sep, names.len());
         fast::read(plain, sep, &names, &kinds, rows_per_chunk, sink)
     });
@@ -328,6 +340,13 @@ fn parse(
         mixed_columns: typed.mixed,
         content_hash: 0,
     })
+}
+
+/// Set to `1`, [`FORCE_FALLBACK_VAR`] sends every file through the polars
+/// path. For benchmarks and tests that compare the two paths; the kernel
+/// never sets it.
+fn force_fallback() -> bool {
+    std::env::var_os(FORCE_FALLBACK_VAR).is_some_and(|v| v == "1")
 }
 
 fn check_cells(rows: usize, columns: usize, limits: &Limits) -> Result<(), LoadError> {

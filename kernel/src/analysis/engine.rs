@@ -1,6 +1,6 @@
 //! The analysis engine: implements the protocol's [`Backend`] by dispatching each cell to
 //! the module that handles its kind: questions (question.rs), `%load` (load.rs),
-//! `%%python` and parameters (the user worker), `%eval` (eval.rs), the other magics
+//! `%%python` and parameters (the user worker), `%eval` (eval/), the other magics
 //! (cell_magics.rs). Holds the session `State` behind one lock and the `Services`.
 
 use super::cell_magics;
@@ -13,7 +13,7 @@ use super::services::Services;
 use super::settings::Settings;
 use super::state::State;
 use super::trust;
-use super::worker_client::{InterruptHandle, Request, Role, Worker};
+use super::worker_client::{InterruptHandle, Launch, Request, Role, Worker};
 use crate::protocol::backend::{
     Backend, Completion, ErrorInfo, ExecuteOutcome, ExecuteRequest, Inspection, IsComplete,
     OutputSink,
@@ -35,7 +35,9 @@ impl Engine {
         let interrupt = Arc::new(InterruptHandle::default());
         let scratch = scratch::create()?;
         let scratch_path = scratch.path().to_path_buf();
-        let worker = match Worker::spawn(&exe, interrupt.clone(), &scratch_path, Role::User, &[]) {
+        // Settings are read once (main.rs); every worker starts from this plan.
+        let launch = Arc::new(Launch::new(exe, scratch_path.clone(), &settings));
+        let worker = match Worker::spawn(&launch, interrupt.clone(), Role::User, &[]) {
             Ok(w) => Some(w),
             Err(e) => {
                 tracing::error!("could not start the Python worker: {e}");
@@ -44,7 +46,7 @@ impl Engine {
         };
         let mut state = State::new(worker, scratch);
         state.privacy = settings.privacy;
-        let svc = Services::new(settings, exe, interrupt, scratch_path);
+        let svc = Services::new(settings, launch, interrupt, scratch_path);
         state.notes = super::notes::load(&svc.notes_path());
         Ok(Self {
             svc,

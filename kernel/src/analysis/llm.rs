@@ -30,7 +30,7 @@ pub struct Reply {
 pub struct LlmError(pub String);
 
 /// What the question flow needs of a chat model: one streamed completion. `LlmClient` is the
-/// real one; Rust tests of the flow script one (solve.rs).
+/// real one; Rust tests of the flow script one (solve/).
 #[async_trait::async_trait]
 pub trait CodeModel: Send + Sync {
     async fn complete(

@@ -1,7 +1,7 @@
 //! A question cell, top to bottom, each step a call into the module that does it: replay a
 //! recorded answer if this notebook has one (replay.rs) → read the question's names against
-//! the data (assumptions.rs) → describe the data as the privacy mode allows (prompt.rs,
-//! privacy.rs) → solve: generate, repair, validate, run, check and feed back (solve.rs, runs
+//! the data (assumptions/) → describe the data as the privacy mode allows (prompt/,
+//! privacy.rs) → solve: generate, repair, validate, run, check and feed back (solve/, runs
 //! through question_run.rs) → show the result, capped (cell_output.rs) → interpret it,
 //! grounded in the result (interpret.rs) → the usage line → record the exchange (exchange.rs).
 

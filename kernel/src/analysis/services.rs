@@ -5,7 +5,7 @@
 use super::session;
 use super::settings::Settings;
 use super::state::{Dataset, State};
-use super::worker_client::{CallError, InterruptHandle, Request, Role, Worker};
+use super::worker_client::{CallError, InterruptHandle, Launch, Request, Role, Worker};
 use crate::protocol::backend::{ErrorInfo, OutputSink};
 use history_store::{ExchangeRecord, HistoryStore, ResilientStore, StoreConfig};
 use std::path::PathBuf;
@@ -14,7 +14,8 @@ use tokio::sync::OnceCell;
 
 pub struct Services {
     pub settings: Settings,
-    exe: PathBuf,
+    /// How workers start, fixed at kernel start.
+    launch: Arc<Launch>,
     /// The user worker's interrupt.
     pub interrupt: Arc<InterruptHandle>,
     /// The question worker's (one runs at a time; its spare is idle, never busy).
@@ -31,13 +32,13 @@ pub struct Services {
 impl Services {
     pub fn new(
         settings: Settings,
-        exe: PathBuf,
+        launch: Arc<Launch>,
         interrupt: Arc<InterruptHandle>,
         scratch_path: PathBuf,
     ) -> Self {
         Self {
             settings,
-            exe,
+            launch,
             interrupt,
             question_interrupt: Arc::new(InterruptHandle::default()),
             store: OnceCell::new(),
@@ -148,9 +149,8 @@ impl Services {
         let fresh = state.worker.is_none();
         if fresh {
             let w = Worker::spawn(
-                &self.exe,
+                &self.launch,
                 self.interrupt.clone(),
-                &self.scratch_path,
                 Role::User,
                 &engine_files(&state.datasets),
             )
@@ -215,9 +215,8 @@ impl Services {
         files: &[std::path::PathBuf],
     ) -> Option<Worker> {
         let spawned = Worker::spawn(
-            &self.exe,
+            &self.launch,
             self.question_interrupt.clone(),
-            &self.scratch_path,
             Role::Question,
             files,
         );

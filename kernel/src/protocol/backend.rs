@@ -1,6 +1,6 @@
 //! The contract between the protocol layer and whatever runs the cells.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::sync::Arc;
 
 /// One iopub output produced while a cell runs (variants are named after Jupyter's message
@@ -32,47 +32,6 @@ pub enum Output {
     },
 }
 
-impl Output {
-    pub fn msg_type(&self) -> &'static str {
-        match self {
-            Output::Stream { .. } => "stream",
-            Output::DisplayData { .. } => "display_data",
-            Output::UpdateDisplayData { .. } => "update_display_data",
-            Output::ExecuteResult { .. } => "execute_result",
-            Output::Error(_) => "error",
-            Output::ClearOutput { .. } => "clear_output",
-        }
-    }
-
-    /// The message content, given the cell's execution count.
-    pub fn content(&self, execution_count: u32) -> Value {
-        match self {
-            Output::Stream { name, text } => json!({"name": name, "text": text}),
-            Output::DisplayData {
-                data,
-                metadata,
-                display_id,
-            } => {
-                let transient = display_id
-                    .as_ref()
-                    .map(|id| json!({"display_id": id}))
-                    .unwrap_or_else(|| json!({}));
-                json!({"data": data, "metadata": metadata, "transient": transient})
-            }
-            Output::UpdateDisplayData {
-                data,
-                metadata,
-                display_id,
-            } => json!({"data": data, "metadata": metadata,
-                        "transient": {"display_id": display_id}}),
-            Output::ExecuteResult { data, metadata } => json!({
-                "data": data, "metadata": metadata, "execution_count": execution_count}),
-            Output::Error(e) => e.to_content(),
-            Output::ClearOutput { wait } => json!({"wait": wait}),
-        }
-    }
-}
-
 /// An error as Jupyter shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ErrorInfo {
@@ -90,10 +49,6 @@ impl ErrorInfo {
             evalue,
             traceback,
         }
-    }
-
-    pub fn to_content(&self) -> Value {
-        json!({"ename": self.ename, "evalue": self.evalue, "traceback": self.traceback})
     }
 }
 

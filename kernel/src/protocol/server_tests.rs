@@ -1,10 +1,13 @@
 //! The protocol layer alone, over real ZeroMQ sockets: a dummy backend (echoes the code as a
-//! stream, fails on "fail") and a client made of this crate's own codec.
+//! stream, fails on "fail...") and a client made of this crate's own codec.
 
 use super::*;
-use crate::protocol::backend::{Completion, ErrorInfo, ExecuteOutcome, Inspection, IsComplete};
-use wire::{decode, encode};
-use zeromq::{DealerSocket, SubSocket};
+use crate::protocol::backend::{
+    Completion, ErrorInfo, ExecuteOutcome, ExecuteRequest, Inspection, IsComplete, OutputSink,
+};
+use crate::protocol::wire::{decode, encode, Message};
+use serde_json::{json, Value};
+use zeromq::{DealerSocket, Socket, SocketRecv, SocketSend, SubSocket, ZmqMessage};
 
 struct Echo;
 
@@ -14,7 +17,11 @@ impl Backend for Echo {
         json!({"implementation": "echo", "language_info": {"name": "echo"}})
     }
     async fn execute(&self, req: ExecuteRequest, sink: OutputSink) -> ExecuteOutcome {
-        if req.code == "fail" {
+        if req.code == "fail slowly" {
+            // Long enough for the next request to be queued behind it.
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
+        if req.code.starts_with("fail") {
             let e = ErrorInfo::new("EchoError", "asked to fail");
             sink.error(e.clone());
             return ExecuteOutcome::error(e);
@@ -181,4 +188,77 @@ async fn a_cell_runs_in_protocol_order_and_bad_signatures_are_dropped() {
         .map(|m| m.header.msg_type.clone())
         .collect();
     assert_eq!(kinds, ["status", "execute_input", "error", "status"]);
+}
+
+#[tokio::test]
+async fn typed_dispatch_keeps_the_replies_clients_saw() {
+    let mut c = start().await;
+    let signer = c.signer.clone();
+
+    // Comm messages get no reply; an unknown type gets the error reply, as before.
+    c.request("comm_msg", json!({"comm_id": "x", "data": {}}), &signer)
+        .await;
+    let id = c
+        .request("frobnicate_request", json!({"x": 1}), &signer)
+        .await;
+    let reply = c.shell_reply().await;
+    assert_eq!(reply.parent_header["msg_id"], id.as_str());
+    assert_eq!(reply.header.msg_type, "frobnicate_reply");
+    assert_eq!(
+        reply.content,
+        json!({"status": "error", "ename": "UnsupportedRequest",
+               "evalue": "this kernel does not handle frobnicate_request", "traceback": []})
+    );
+
+    // A sloppy execute_request still runs with the old defaults (and is counted).
+    c.request("execute_request", json!({"code": "hi"}), &signer)
+        .await;
+    let reply = c.shell_reply().await;
+    assert_eq!(
+        reply.content,
+        json!({"status": "ok", "execution_count": 1, "payload": [], "user_expressions": {}})
+    );
+
+    // After a failure, what was already queued is aborted.
+    c.execute("fail slowly").await;
+    c.execute("queued").await;
+    let failed = c.shell_reply().await;
+    assert_eq!(failed.content["status"], "error");
+    assert_eq!(failed.content["execution_count"], 2);
+    let aborted = c.shell_reply().await;
+    assert_eq!(aborted.header.msg_type, "execute_reply");
+    assert_eq!(
+        aborted.content,
+        json!({"status": "aborted", "execution_count": 2})
+    );
+
+    let id = c
+        .request(
+            "history_request",
+            json!({"hist_access_type": "tail", "n": 5, "output": false, "raw": true}),
+            &signer,
+        )
+        .await;
+    let reply = c.shell_reply().await;
+    assert_eq!(reply.parent_header["msg_id"], id.as_str());
+    assert_eq!(reply.content["status"], "ok");
+    let session = &reply.content["history"][0][0];
+    assert_eq!(
+        reply.content["history"],
+        json!([[session, 1, "hi"], [session, 2, "fail slowly"]])
+    );
+    c.request(
+        "history_request",
+        json!({"hist_access_type": "bogus"}),
+        &signer,
+    )
+    .await;
+    let reply = c.shell_reply().await;
+    assert_eq!(reply.content, json!({"status": "ok", "history": []}));
+
+    c.request("is_complete_request", json!({"code": "x"}), &signer)
+        .await;
+    let reply = c.shell_reply().await;
+    assert_eq!(reply.header.msg_type, "is_complete_reply");
+    assert_eq!(reply.content, json!({"status": "complete"}));
 }

@@ -12,6 +12,9 @@ use sha2::Sha256;
 
 pub const DELIMITER: &[u8] = b"<IDS|MSG>";
 
+/// The protocol version this kernel speaks (every header, and `kernel_info_reply`).
+pub const PROTOCOL_VERSION: &str = "5.3";
+
 type HmacSha256 = Hmac<Sha256>;
 
 /// Signs and verifies message parts. An empty key disables signing (as Jupyter specifies).
@@ -54,7 +57,7 @@ impl Signer {
     }
 }
 
-/// A decoded Jupyter message. Content stays JSON: handlers deserialize what they need.
+/// A decoded Jupyter message, content as JSON (`request::Request` types a request's content).
 #[derive(Debug, Clone)]
 pub struct Message {
     pub identities: Vec<Bytes>,
@@ -147,7 +150,7 @@ impl MessageFactory {
             session: self.session.clone(),
             date: chrono::Utc::now(),
             msg_type: msg_type.into(),
-            version: "5.3".into(),
+            version: PROTOCOL_VERSION.into(),
         }
     }
 

@@ -3,6 +3,8 @@
 //! the analyst-facing message on stderr and exits with status 2.
 //! Used by the Python parity tests and handy for debugging. Honours
 //! MAX_UPLOAD_SIZE and MAX_DATAFRAME_SIZE like the kernel.
+//! CSV_INGEST_FORCE_FALLBACK=1 skips the fast parallel reader and takes the
+//! polars path for every file (bench/csv_ingest.py compares the two).
 
 use std::path::Path;
 use std::process::ExitCode;

@@ -60,19 +60,63 @@ fn connection_file() -> Option<PathBuf> {
     None
 }
 
+/// How every worker of this kernel starts, decided once from the settings when the kernel
+/// starts: the binary, the kernel's directory of Arrow files (the only part of tmpfs a
+/// worker reads), and the paths no worker may read.
+#[derive(Debug)]
+pub struct Launch {
+    pub exe: PathBuf,
+    pub arrow_dir: PathBuf,
+    /// The connection file (HMAC key) and the kernel's data directory but the Python
+    /// environment inside it.
+    hidden: Vec<PathBuf>,
+    /// LLM_ANALYTICS_UNSAFE_SKIP_VALIDATION is set: said loudly at every spawn.
+    pub unvalidated: bool,
+}
+
+impl Launch {
+    pub fn new(
+        exe: PathBuf,
+        arrow_dir: PathBuf,
+        settings: &super::super::settings::Settings,
+    ) -> Self {
+        let hidden = connection_file()
+            .into_iter()
+            .chain(data_dir_entries_to_hide(&settings.data_dir))
+            .collect();
+        Self {
+            exe,
+            arrow_dir,
+            hidden,
+            unvalidated: settings.skip_validation,
+        }
+    }
+
+    /// For tests of the process handling: no path hidden.
+    #[cfg(test)]
+    pub fn plain(exe: PathBuf, arrow_dir: PathBuf) -> Self {
+        Self {
+            exe,
+            arrow_dir,
+            hidden: vec![],
+            unvalidated: false,
+        }
+    }
+}
+
 /// The worker's whole environment: the allowlisted part of ours plus the sandbox's settings.
 pub(super) fn worker_env(
     scratch: Option<&std::path::Path>,
-    data_dir: &std::path::Path,
+    launch: &Launch,
 ) -> Vec<(String, std::ffi::OsString)> {
-    worker_env_from(std::env::vars_os(), scratch, data_dir)
+    worker_env_from(std::env::vars_os(), scratch, launch)
 }
 
 /// `worker_env` from a given environment (tests pass one full of secrets).
 fn worker_env_from(
     vars: impl Iterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
     scratch: Option<&std::path::Path>,
-    data_dir: &std::path::Path,
+    launch: &Launch,
 ) -> Vec<(String, std::ffi::OsString)> {
     use crate::worker::sandbox;
     let mut env: Vec<(String, std::ffi::OsString)> = vars
@@ -88,12 +132,14 @@ fn worker_env_from(
     env.push(("PYTHONDONTWRITEBYTECODE".into(), "1".into()));
     env.push(("JOBLIB_MULTIPROCESSING".into(), "0".into()));
     // The kernel's Arrow files: this directory only, not all of /dev/shm.
-    env.push((sandbox::DATA_DIRS_ENV.into(), data_dir.into()));
+    env.push((
+        sandbox::DATA_DIRS_ENV.into(),
+        launch.arrow_dir.clone().into(),
+    ));
     // Never readable, even inside an allowed folder: the HMAC key and the kernel's own records.
-    let settings = super::super::settings::Settings::from_lookup(&|k| std::env::var(k).ok());
-    let deny: Vec<String> = connection_file()
-        .into_iter()
-        .chain(data_dir_entries_to_hide(&settings.data_dir))
+    let deny: Vec<String> = launch
+        .hidden
+        .iter()
         .map(|p| p.display().to_string())
         .collect();
     env.push((sandbox::DENY_ENV.into(), deny.join(":").into()));
@@ -186,11 +232,11 @@ mod tests {
                 ("PATH".into(), "/usr/bin".into()),
                 ("LANG".into(), "C.UTF-8".into()),
             ]);
-        let env = worker_env_from(
-            vars,
-            Some(std::path::Path::new("/tmp/scratch")),
-            std::path::Path::new("/dev/shm/llm-analytics-1-x"),
+        let launch = Launch::plain(
+            PathBuf::from("/bin/true"),
+            PathBuf::from("/dev/shm/llm-analytics-1-x"),
         );
+        let env = worker_env_from(vars, Some(std::path::Path::new("/tmp/scratch")), &launch);
         let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
         for k in &names {
             assert!(

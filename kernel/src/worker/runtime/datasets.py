@@ -189,7 +189,7 @@ def _profile(name: str, frame: pd.DataFrame, source: str, null_counts: list | No
     }
 
 
-# Category values for matching names in questions (assumptions.rs): text columns with at most
+# Category values for matching names in questions (analysis/assumptions/): text columns with at most
 # CATEGORY_MAX_VALUES distinct values among the first CATEGORY_SCAN_ROWS rows, the first
 # CATEGORY_MAX_COLUMNS text columns examined, values of at most CATEGORY_MAX_CHARS characters.
 CATEGORY_MAX_VALUES = 50

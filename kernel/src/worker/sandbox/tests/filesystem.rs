@@ -220,9 +220,18 @@ fn system_paths_leave_out_cgroups_and_host_wide_proc() {
             );
         }
         if path.starts_with("/sys/fs/cgroup") {
+            // Limits only (CPU quota; the memory limit DuckDB reads), never usage or other
+            // processes.
             let name = path.file_name().unwrap().to_string_lossy();
             assert!(
-                ["cpu.max", "cpu.cfs_quota_us", "cpu.cfs_period_us"].contains(&&*name),
+                [
+                    "cpu.max",
+                    "cpu.cfs_quota_us",
+                    "cpu.cfs_period_us",
+                    "memory.max",
+                    "memory.limit_in_bytes"
+                ]
+                .contains(&&*name),
                 "{path:?}"
             );
         }

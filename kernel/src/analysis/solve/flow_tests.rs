@@ -2,9 +2,13 @@
 //! model is told after each kind of failure, and what the cell ends with.
 
 use super::*;
+use crate::analysis::hints;
+use crate::analysis::llm::LlmError;
 use crate::analysis::llm::Reply;
+use crate::analysis::prompt;
 use crate::analysis::usage::Usage;
 use crate::analysis::worker_client::InterruptHandle;
+use serde_json::json;
 use std::collections::VecDeque;
 
 /// Replies in order; every prompt it was sent is kept.
