@@ -53,7 +53,7 @@ def _emit(kind, payload):
 
 
 class _EmbeddedPackage(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Imports the llm_runtime package (and llm_duck) from the sources the binary embeds
+    """Imports the llm_runtime, llm_integrity and llm_duck packages from the sources the binary embeds
     (`_llm_channel.RUNTIME`: module name -> source), so relative imports work as on disk."""
 
     def __init__(self, sources: dict):

@@ -13,7 +13,7 @@ SQL_MAX_BYTES = 256 * 2**20
 # Room the engine leaves for pandas under the worker's address-space limit.
 PANDAS_ROOM_MB = 512
 ENGINE_THREADS = 2
-# DuckDB needs about this much to spill a group-by on 2 threads (duck.py's tests).
+# DuckDB needs about this much to spill a group-by on 2 threads (duck/'s tests).
 MIN_ENGINE_MEMORY_MB = 96
 
 TABLES: dict = {}  # name -> {"paths", "fmt", "csv_types"}
