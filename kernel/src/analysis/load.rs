@@ -182,12 +182,21 @@ async fn in_place(
                 1 => "its file".to_string(),
                 n => format!("its {n} files"),
             };
-            let text = format!(
+            let mut text = format!(
                 "{}\n\nEngine: DuckDB reads {what} ({}) in place; questions query {} with SQL.",
                 dataset.profile["text"].as_str().unwrap_or(""),
                 duck_load::human_bytes(size),
                 dataset.name
             );
+            // Scanning GBs takes seconds (about 1 GB/s on 2 cores, page cache warm): say so
+            // before a question meets the design's short limit.
+            let limit = svc.settings.max_execution_timeout.as_secs_f64();
+            if size as f64 / 1e9 > limit / 2.0 {
+                text.push_str(&format!(
+                    "\nQuestions stop after MAX_EXECUTION_TIMEOUT={limit} s; a query over {} may need longer (set it in the environment or .env and restart the kernel).",
+                    duck_load::human_bytes(size)
+                ));
+            }
             finish(svc, state, dataset, text, sink).await;
             ExecuteOutcome::ok()
         }
