@@ -73,10 +73,11 @@ def main() -> None:
     ap.add_argument("--ids", type=lambda s: [int(x) for x in s.split(",")])
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--out", type=Path, default=Path("/tmp/dabench-engines.jsonl"))
+    ap.add_argument("--engines", default="pandas,duckdb")
     args = ap.parse_args()
     questions = dabench.select(dabench.load(), ids=args.ids, limit=args.limit)
     with open(args.out, "w") as out:
-        results = {engine: run(engine, questions, out, args.timeout) for engine in ("pandas", "duckdb")}
+        results = {engine: run(engine, questions, out, args.timeout) for engine in args.engines.split(",")}
     for engine, ok in results.items():
         print(f"{engine}: {dabench.format_abq(dabench.abq(questions, ok))}")
 

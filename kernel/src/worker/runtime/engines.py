@@ -18,6 +18,7 @@ MIN_ENGINE_MEMORY_MB = 96
 
 TABLES: dict = {}  # name -> {"paths", "fmt", "csv_types"}
 RUNS: list = []  # this cell's sql() calls: {"sql", "rows_returned", "rows_scanned"?, "seconds"}
+CURRENT = [None]  # the current dataset's name when it is a table (else None)
 _engine = None
 
 
@@ -62,13 +63,81 @@ def restore_engine_table(name: str, paths: list, fmt: str, make_current: bool,
     return {"name": name}
 
 
+class TableRef:
+    """What the table's name (and `df`, when the table is current) is bound to: not a frame.
+    Models trained on pandas write `data['Fare'].mean()` whatever the prompt says (a 1.5B
+    model did on 10 of 10 DABench questions), so selecting columns works: DuckDB reads just
+    those columns and they come back as pandas when they fit MAX_DATAFRAME_SIZE cells. Anything
+    else, or columns that do not fit, gets an error that says how to query the table, which
+    the repair loop feeds back to the model."""
+
+    def __init__(self, name: str):
+        object.__setattr__(self, "_name", name)
+
+    def _refuse(self, *_args, **_kwargs):
+        name = object.__getattribute__(self, "_name")
+        raise TypeError(
+            f"{name!r} is a DuckDB table (too large for pandas), not a DataFrame: select columns "
+            f"({name}['col'] or {name}[['a', 'b']]) or query it with sql(), which returns a "
+            f"DataFrame, e.g. sql('SELECT AVG(\"col\") AS mean FROM {name}').iloc[0, 0] or "
+            f"sql('SELECT \"col\", COUNT(*) AS n FROM {name} GROUP BY \"col\"')")
+
+    def __getitem__(self, key):
+        name = object.__getattribute__(self, "_name")
+        columns = [key] if isinstance(key, str) else key
+        if not (isinstance(columns, list) and columns and all(isinstance(c, str) for c in columns)):
+            self._refuse()
+        picked = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
+        limit = max(1, state.MAX_DATAFRAME_SIZE // len(columns))
+        frame = _select(f'SELECT {picked} FROM "{name}"', limit)
+        return frame[key] if isinstance(key, str) else frame
+
+    @property
+    def columns(self):
+        name = object.__getattribute__(self, "_name")
+        return engine().run(f'SELECT * FROM "{name}" LIMIT 0', max_rows=1)[0].columns
+
+    __getattr__ = __setitem__ = __len__ = __iter__ = __call__ = _refuse
+    __setattr__ = __eq__ = __lt__ = __gt__ = __add__ = __array__ = _refuse
+    __hash__ = object.__hash__
+
+    def __repr__(self):
+        return f"<DuckDB table {object.__getattribute__(self, '_name')}: query it with sql()>"
+
+
+def _select(query: str, max_rows: int):
+    """A projection of a table into pandas, refused (not cut) when over max_rows."""
+    frame, info = engine().run(query, max_rows=max_rows, max_bytes=SQL_MAX_BYTES * 4)
+    if info.get("truncated"):
+        raise ValueError(
+            f"Those columns have more than {max_rows:,} rows, too many for pandas "
+            f"(MAX_DATAFRAME_SIZE={state.MAX_DATAFRAME_SIZE:,} cells). Aggregate in SQL instead: "
+            "sql('SELECT AVG(\"col\") FROM table') or GROUP BY.")
+    RUNS.append({"engine": "duckdb", **{k: info[k] for k in ("sql", "rows_scanned", "rows_returned", "seconds") if k in info}})
+    return frame
+
+
+def refs(current: str | None) -> dict:
+    """Names to bind in a namespace: each table's name, and `df` when the current dataset
+    is a table."""
+    out = {name: TableRef(name) for name in TABLES if name.isidentifier()}
+    if current in TABLES:
+        out["df"] = TableRef(current)
+    return out
+
+
 def _bind(name: str, fmt: str, make_current: bool) -> None:
     TABLES[name] = {"fmt": fmt}
     state.NS["sql"] = sql
+    if name.isidentifier() and name not in state.RESERVED_NAMES:
+        state.NS[name] = TableRef(name)
     if make_current:
-        # The current dataset is this table: there is no frame to call `df`.
+        # The current dataset is this table: `df` says how to query it instead of a frame.
         state.current_dataset = None
-        state.NS.pop("df", None)
+        state.NS["df"] = TableRef(name)
+        CURRENT[0] = name
+    elif CURRENT[0] == name:
+        CURRENT[0] = None
     output.flush_streams()
 
 

@@ -24,7 +24,7 @@ def export_variables() -> dict:
 
     chosen, skipped, size = {}, [], 0
     for name, value in state.NS.items():
-        if not _is_user_variable(name, value) or name in state.DATASETS:
+        if not _is_user_variable(name, value) or name in state.DATASETS or isinstance(value, engines.TableRef):
             continue
         try:
             blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
@@ -134,13 +134,15 @@ def _question_namespace() -> dict:
         namespace["df"] = state.DATASETS[state.current_dataset].copy(deep=False)
     if engines.TABLES:
         namespace["sql"] = engines.sql
+        namespace.update(engines.refs(engines.CURRENT[0] if state.current_dataset is None else None))
     namespace["result"] = None
     return namespace
 
 
 def _is_user_variable(name: str, value) -> bool:
     return (
-        not name.startswith("_")
+        not isinstance(value, engines.TableRef)
+        and not name.startswith("_")
         and name not in state.RESERVED_NAMES
         and not isinstance(value, types.ModuleType)
     )
