@@ -234,3 +234,43 @@ def test_data_larger_than_the_workers_memory(kernel_factory, fake_llm, tmp_path)
     reply, out = execute(kc, "%load big.parquet --engine pandas as frame", timeout=CELL)
     assert reply["status"] == "error", all_text(out)
     assert "Memory" in all_text(out) or "died" in all_text(out), all_text(out)
+
+
+# A real reply: Qwen2.5-Coder-1.5B-Instruct (Q4_K_M, llama.cpp) to DABench dev question 0 with
+# its table loaded as a DuckDB table, told to use sql(): it wrote pandas on the table's name,
+# as it did on 10 of 10 questions before column selection was pushed to DuckDB.
+REAL_PANDAS_STYLE_REPLY = '''```python
+import pandas as pd
+import numpy as np
+
+# Load the data from the table 'data' (not provided in the question)
+# Assuming the data is already loaded into a pandas DataFrame named 'data'
+
+# Calculate the mean fare
+mean_fare = data['Fare'].mean()
+
+# Round off the answer to two decimal places
+mean_fare_value = round(mean_fare, 2)
+
+# Store the final answer in a variable named `result`
+result = f"@mean_fare[{mean_fare_value}]"
+```'''
+
+
+def test_a_real_models_pandas_on_a_table_reads_just_that_column(kernel_factory, fake_llm, tmp_path):
+    rng = np.random.default_rng(3)
+    fares = rng.gamma(2.0, 16.0, 5_000).round(4)
+    pq.write_table(pa.table({"Fare": fares, "Name": [f"p{i}" for i in range(5_000)]}), tmp_path / "t.parquet")
+    _, kc = kernel_factory(env=make_kernel_env(fake_llm.base_url, tmp_path))
+    reply, out = execute(kc, "%load t.parquet --engine duckdb as data", timeout=CELL)
+    assert reply["status"] == "ok", all_text(out)
+    script(fake_llm, [REAL_PANDAS_STYLE_REPLY])
+    reply, out = ask(kc, "Calculate the mean fare paid by the passengers. @mean_fare[mean_fare_value]")
+    assert reply["status"] == "ok", all_text(out)
+    assert f"@mean_fare[{round(float(fares.mean()), 2)}]" in all_text(out), all_text(out)
+    runs = engine_outputs(out)[0]["content"]["metadata"]["llm_analytics"]["engine_runs"]
+    assert runs[0]["sql"] == 'SELECT "Fare" FROM "data"' and runs[0]["rows_returned"] == 5_000
+    # Too many cells for pandas: refused with the way out, not cut.
+    reply, out = execute(kc, "%%python\nimport llm_runtime.state as s; s.MAX_DATAFRAME_SIZE = 100\ndata['Fare']",
+                         timeout=CELL)
+    assert reply["status"] == "error" and "Aggregate in SQL" in all_text(out), all_text(out)
