@@ -75,7 +75,7 @@ pub(super) fn show_engine_runs(sink: &OutputSink, runs: &Value) {
     };
     let count = |v: &Value| {
         v.as_u64()
-            .map(thousands)
+            .map(super::usage::group)
             .unwrap_or_else(|| "unknown".to_string())
     };
     let mut markdown = String::new();
@@ -102,19 +102,6 @@ pub(super) fn show_engine_runs(sink: &OutputSink, runs: &Value) {
         metadata,
         display_id: None,
     });
-}
-
-/// 16000000 -> "16,000,000".
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The cell's usage line, e.g. "2 calls · 1,240 tokens · $0.0004", with the full ledger in

@@ -107,12 +107,18 @@ class TableRef:
 
 def _select(query: str, max_rows: int):
     """A projection of a table into pandas, refused (not cut) when over max_rows."""
-    frame, info = engine().run(query, max_rows=max_rows, max_bytes=SQL_MAX_BYTES * 4)
+    return _run(query, max_rows, SQL_MAX_BYTES * 4, lambda _returned: (
+        f"Those columns have more than {max_rows:,} rows, too many for pandas "
+        f"(MAX_DATAFRAME_SIZE={state.MAX_DATAFRAME_SIZE:,} cells). Aggregate in SQL instead: "
+        "sql('SELECT AVG(\"col\") FROM table') or GROUP BY."))
+
+
+def _run(query: str, max_rows: int, max_bytes: int, too_many):
+    """Run a query for pandas; a result over the bounds is refused with too_many(rows kept), not
+    cut (a shortened table gives wrong answers). Each run is recorded for the cell."""
+    frame, info = engine().run(query, max_rows=max_rows, max_bytes=max_bytes)
     if info.get("truncated"):
-        raise ValueError(
-            f"Those columns have more than {max_rows:,} rows, too many for pandas "
-            f"(MAX_DATAFRAME_SIZE={state.MAX_DATAFRAME_SIZE:,} cells). Aggregate in SQL instead: "
-            "sql('SELECT AVG(\"col\") FROM table') or GROUP BY.")
+        raise ValueError(too_many(len(frame)))
     RUNS.append({"engine": "duckdb", **{k: info[k] for k in ("sql", "rows_scanned", "rows_returned", "seconds") if k in info}})
     return frame
 
@@ -149,13 +155,9 @@ def sql(query: str):
         raise TypeError("sql() takes the query as one string: sql(\"SELECT ... FROM table\")")
     if not TABLES:
         raise RuntimeError("No table is loaded for SQL: %load a file with --engine duckdb first.")
-    frame, info = engine().run(query, max_rows=SQL_MAX_ROWS, max_bytes=SQL_MAX_BYTES)
-    if info.get("truncated"):
-        raise ValueError(
-            f"The query returns more than {len(frame):,} rows, too many to bring into pandas. "
-            "Aggregate or filter in SQL (GROUP BY, WHERE) or add a LIMIT.")
-    RUNS.append({"engine": "duckdb", **{k: info[k] for k in ("sql", "rows_scanned", "rows_returned", "seconds") if k in info}})
-    return frame
+    return _run(query, SQL_MAX_ROWS, SQL_MAX_BYTES, lambda rows: (
+        f"The query returns more than {rows:,} rows, too many to bring into pandas. "
+        "Aggregate or filter in SQL (GROUP BY, WHERE) or add a LIMIT."))
 
 
 sql.__doc__ = sql.__doc__.format(SQL_MAX_ROWS=SQL_MAX_ROWS)
