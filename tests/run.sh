@@ -11,6 +11,7 @@ export PYO3_PYTHON="$VENV/bin/python"
 "$ROOT/install.sh"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$ROOT/requirements/test.txt"
 "$ROOT/tests/setup-browser.sh"
+"$ROOT/tests/setup-spark.sh"
 
 cd "$ROOT"
 echo "==> cargo fmt --check"

@@ -41,6 +41,9 @@ enum Command {
         /// Run one question's model-written code, then be killed (see analysis/worker_client/).
         #[arg(long)]
         question: bool,
+        /// Hold the Spark Connect session (runs no generated code; see worker/spark/).
+        #[arg(long, conflicts_with = "question")]
+        spark: bool,
     },
 }
 
@@ -89,7 +92,11 @@ fn run_kernel(connection_file: PathBuf) -> anyhow::Result<()> {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::Worker { question }) => worker::run(question),
+        Some(Command::Worker { question, spark }) => worker::run(match (question, spark) {
+            (_, true) => worker::Mode::Spark,
+            (true, _) => worker::Mode::Question,
+            _ => worker::Mode::User,
+        }),
         Some(Command::Install {
             sys_prefix: sp,
             prefix,

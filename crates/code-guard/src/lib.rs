@@ -74,7 +74,7 @@ mod strings;
 
 pub use params::{literal_assignments, names_and_strings, Parameter};
 pub use repair::Repaired;
-pub use sql::check_sql;
+pub use sql::{check_sql, check_sql_in, check_sql_over, SqlDialect};
 
 use rustpython_parser::text_size::TextSize;
 use rustpython_parser::{ast, Parse};
@@ -117,6 +117,16 @@ pub struct Policy {
     /// [`check_sql`] over these tables. Any other use of `sql` (as a value,
     /// rebound, a computed query, keyword arguments) is refused (rule `sql`).
     pub sql_tables: Vec<String>,
+    /// Tables on a Spark cluster that `sql(query)` may read as well: a query
+    /// reading one is checked as Spark SQL ([`check_sql_over`]).
+    pub spark_tables: Vec<String>,
+}
+
+/// A `sql(...)` query of validated code, and the engine that runs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlQuery {
+    pub text: String,
+    pub dialect: SqlDialect,
 }
 
 impl Default for Policy {
@@ -125,12 +135,20 @@ impl Default for Policy {
             max_code_len: 10_000,
             require_result: true,
             sql_tables: Vec::new(),
+            spark_tables: Vec::new(),
         }
     }
 }
 
 /// Validate model-written code before it runs.
 pub fn validate(code: &str, policy: &Policy) -> Result<(), Rejection> {
+    validate_with_queries(code, policy).map(|_| ())
+}
+
+/// [`validate`], returning the queries of the code's `sql(...)` calls in
+/// the order written (each once), so the kernel can run the Spark ones
+/// on the cluster before the code runs in a worker without network.
+pub fn validate_with_queries(code: &str, policy: &Policy) -> Result<Vec<SqlQuery>, Rejection> {
     if code.trim().is_empty() {
         return Err(Rejection::new("empty", "Empty code provided".into()));
     }
@@ -156,7 +174,11 @@ pub fn validate(code: &str, policy: &Policy) -> Result<(), Rejection> {
         )
     })?;
     let bindings = scope::Bindings::collect(&suite);
-    let mut checker = checker::Checker::new(code, &bindings).with_sql(&policy.sql_tables, &suite);
+    let mut checker = checker::Checker::new(code, &bindings).with_sql(
+        &policy.sql_tables,
+        &policy.spark_tables,
+        &suite,
+    );
     checker.body(&suite)?;
     if policy.require_result && !checker.assigns_result {
         return Err(Rejection::new(
@@ -164,7 +186,7 @@ pub fn validate(code: &str, policy: &Policy) -> Result<(), Rejection> {
             "Code must assign a value to variable 'result' (e.g. result = df.describe())".into(),
         ));
     }
-    Ok(())
+    Ok(checker.sql_queries.into_inner())
 }
 
 /// Repair two harmless habits of small models before validation, keeping

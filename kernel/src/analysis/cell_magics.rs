@@ -184,6 +184,7 @@ pub fn other(state: &mut State, name: &str, sink: &OutputSink) -> ExecuteOutcome
                     .enumerate()
                     .map(|(i, d)| {
                         let current = match (i + 1 == state.datasets.len(), &d.engine) {
+                            _ if d.spark.is_some() => " (Spark table: query it with sql())",
                             (_, Some(_)) => " (DuckDB table: query it with sql())",
                             (true, None) => " (df)",
                             (false, None) => "",

@@ -82,12 +82,17 @@ pub(super) fn show_engine_runs(sink: &OutputSink, runs: &Value) {
     let mut plain = String::new();
     for run in list {
         let sql = run["sql"].as_str().unwrap_or("");
-        let line = format!(
-            "Ran in DuckDB: {} rows scanned, {} rows returned, {:.2} s",
-            count(&run["rows_scanned"]),
-            count(&run["rows_returned"]),
-            run["seconds"].as_f64().unwrap_or(0.0)
-        );
+        let seconds = run["seconds"].as_f64().unwrap_or(0.0);
+        let returned = count(&run["rows_returned"]);
+        let line = if run["engine"] == "spark" {
+            // Spark Connect does not report rows scanned.
+            format!("Ran on Spark: {returned} rows returned, {seconds:.2} s")
+        } else {
+            format!(
+                "Ran in DuckDB: {} rows scanned, {returned} rows returned, {seconds:.2} s",
+                count(&run["rows_scanned"])
+            )
+        };
         let fence = render::fence_for(sql);
         markdown.push_str(&format!(
             "{}\n\n{fence}sql\n{sql}\n{fence}\n\n",

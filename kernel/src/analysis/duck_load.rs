@@ -74,6 +74,7 @@ pub async fn load(
         profile,
         fingerprint: files.fingerprint,
         engine: Some(files.table),
+        spark: None,
     })
 }
 

@@ -185,10 +185,16 @@ impl Backend for Engine {
                     );
                 }
                 let path = parameters::substitute(&path, &state.parameters);
+                if let Some(source) = path.strip_prefix(super::spark::LOAD_PREFIX) {
+                    return super::spark::load(&self.svc, &mut state, source, name, &sink).await;
+                }
                 super::load::load(&self.svc, &mut state, &path, name, sheet, engine, &sink).await
             }
             Cell::Magic { name, args } if name == "%history" => {
                 cell_magics::history(&self.svc, &mut state, &args, &sink).await
+            }
+            Cell::Magic { name, args } if name == "%connect" => {
+                super::spark::connect_cell(&self.svc, &mut state, &args, &sink).await
             }
             Cell::Magic { name, args } if name == "%eval" => {
                 super::eval::eval_cell(&self.svc, &args, &sink).await

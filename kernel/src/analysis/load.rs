@@ -143,6 +143,7 @@ pub async fn load(
         profile,
         fingerprint,
         engine: None,
+        spark: None,
     };
     finish(svc, state, dataset, text, sink).await;
     tracing::debug!("%load: session resumed at {:?}", started.elapsed());
@@ -209,7 +210,7 @@ async fn in_place(
 
 /// Show the profile, retire the name's old files, pick up its notes, and make the dataset
 /// current: the session resumes for the new data and a question worker warms up.
-async fn finish(
+pub(super) async fn finish(
     svc: &Services,
     state: &mut State,
     dataset: Dataset,

@@ -33,7 +33,8 @@ pub enum Cell {
 
 /// Magics the kernel knows, with one-line help (for completion, inspection and errors).
 pub const MAGICS: &[(&str, &str)] = &[
-    ("%load", "%load PATH [--sheet SHEET] [--engine duckdb|pandas] [as NAME]: load a CSV/TSV, Parquet, Excel (.xlsx/.xls) or JSON/NDJSON file as `df` (and NAME); CSV/Parquet files (or a glob of them) too large for pandas are queried in place with DuckDB (--engine duckdb forces it)"),
+    ("%load", "%load PATH [--sheet SHEET] [--engine duckdb|pandas] [as NAME]: load a CSV/TSV, Parquet, Excel (.xlsx/.xls) or JSON/NDJSON file as `df` (and NAME); CSV/Parquet files (or a glob of them) too large for pandas are queried in place with DuckDB (--engine duckdb forces it); %load spark:TABLE_OR_PATH as NAME registers a table that lives on the Spark cluster (see %connect)"),
+    ("%connect", "%connect spark sc://HOST:PORT[/;token=TOKEN]: attach a Spark cluster through Spark Connect (default: SPARK_CONNECT_URL); its tables are queried there with Spark SQL and only results come back"),
     ("%%python", "%%python: run the rest of the cell as Python in the analysis namespace"),
     ("%code", "%code: put the last generated code into a new %%python cell below"),
     ("%datasets", "%datasets: list the loaded datasets"),

@@ -31,6 +31,7 @@ pub mod services;
 pub mod session;
 pub mod settings;
 pub mod solve;
+pub mod spark;
 pub mod state;
 pub mod trust;
 pub mod usage;

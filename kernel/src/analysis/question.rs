@@ -158,6 +158,7 @@ pub async fn ask(
     let data = DataInfo {
         names: state.datasets.iter().map(|d| d.name.clone()).collect(),
         sql_tables: sql_tables(state),
+        spark_tables: super::spark::spark_tables(state),
         columns: state
             .datasets
             .iter()

@@ -31,6 +31,13 @@ pub(super) async fn run_code(
     sink: &OutputSink,
 ) -> Run {
     let timeout = svc.settings.max_execution_timeout;
+    // Spark queries run on the cluster first (the worker has no network); not counted in
+    // MAX_EXECUTION_TIMEOUT, which bounds the Python.
+    let mut result_files = Vec::new();
+    let prepared = match super::spark::prepare(svc, state, code, &mut result_files).await {
+        Ok(p) => p,
+        Err(e) => return Run::Fatal(e),
+    };
     let variables = svc.exported_variables(state).await;
     let mut worker = match svc.question_worker(state).await {
         Ok(w) => w,
@@ -41,9 +48,13 @@ pub(super) async fn run_code(
         code: code.to_string(),
         execution_count: count,
         variables,
+        prepared,
     };
     let outcome = worker.call(request, Some(sink), Some(deadline)).await;
     worker.kill().await;
+    for file in result_files {
+        let _ = std::fs::remove_file(file);
+    }
     // The next question (or replay) starts with a warm worker.
     svc.prepare_question_worker(state).await;
     let untouched = "Your data and the variables defined in %%python are untouched.";
@@ -88,7 +99,7 @@ pub(super) async fn run_code(
 pub(super) fn validate(
     settings: &Settings,
     code: &str,
-    sql_tables: Vec<String>,
+    (sql_tables, spark_tables): (Vec<String>, Vec<String>),
 ) -> Result<(), code_guard::Rejection> {
     if settings.skip_validation {
         tracing::error!(
@@ -101,6 +112,7 @@ pub(super) fn validate(
         &code_guard::Policy {
             require_result: false,
             sql_tables,
+            spark_tables,
             ..Default::default()
         },
     )
@@ -114,6 +126,11 @@ pub(super) fn sql_tables(state: &State) -> Vec<String> {
         .filter(|d| d.engine.is_some())
         .map(|d| d.name.clone())
         .collect()
+}
+
+/// The tables `sql()` may read: DuckDB's, and Spark's.
+pub(super) fn all_sql_tables(state: &State) -> (Vec<String>, Vec<String>) {
+    (sql_tables(state), super::spark::spark_tables(state))
 }
 
 /// Runs code in a fresh question worker of the svc (see run_code).

@@ -20,6 +20,8 @@ pub struct Services {
     pub interrupt: Arc<InterruptHandle>,
     /// The question worker's (one runs at a time; its spare is idle, never busy).
     question_interrupt: Arc<InterruptHandle>,
+    /// The Spark engine's (a query running on the cluster).
+    spark_interrupt: Arc<InterruptHandle>,
     store: OnceCell<Arc<ResilientStore>>,
     /// Built once: a fresh HTTP/TLS client per question would cost milliseconds each time.
     llm: std::sync::OnceLock<Result<Arc<super::llm::LlmClient>, String>>,
@@ -41,6 +43,7 @@ impl Services {
             launch,
             interrupt,
             question_interrupt: Arc::new(InterruptHandle::default()),
+            spark_interrupt: Arc::new(InterruptHandle::default()),
             store: OnceCell::new(),
             llm: std::sync::OnceLock::new(),
             notebook: session::notebook_id(),
@@ -52,12 +55,14 @@ impl Services {
     pub fn interrupt_all(&self) {
         self.interrupt.interrupt();
         self.question_interrupt.interrupt();
+        self.spark_interrupt.interrupt();
     }
 
     /// A cell starts: interrupts sent while the kernel was idle are not for it.
     pub fn clear_interrupts(&self) {
         self.interrupt.clear_pending();
         self.question_interrupt.clear_pending();
+        self.spark_interrupt.clear_pending();
     }
 
     /// The store if it was opened (shutdown flushes it; it never opens one).
@@ -275,6 +280,12 @@ impl Services {
     pub fn kill_workers_now(&self) {
         self.interrupt.kill_now();
         self.question_interrupt.kill_now();
+        self.spark_interrupt.kill_now();
+    }
+
+    /// Start the Spark engine process (it connects when told the address).
+    pub fn spawn_spark_engine(&self) -> anyhow::Result<Worker> {
+        Worker::spawn(&self.launch, self.spark_interrupt.clone(), Role::Spark, &[])
     }
 
     /// Kill the worker and start a new one with the data restored; says what happened.
@@ -343,6 +354,10 @@ fn setup_requests(settings: &Settings, datasets: &[Dataset]) -> Vec<Request> {
         settings: settings.worker_config(),
     })
     .chain(datasets.iter().enumerate().map(|(i, d)| match &d.engine {
+        _ if d.spark.is_some() => Request::RestoreSparkTable {
+            name: d.name.clone(),
+            make_current: i + 1 == n,
+        },
         Some(table) => Request::RestoreEngineTable {
             name: d.name.clone(),
             paths: table.paths.clone(),

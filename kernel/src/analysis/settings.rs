@@ -46,6 +46,11 @@ pub struct Settings {
     /// Budgets (unset: no cap).
     pub max_tokens_per_question: Option<u64>,
     pub max_cost_per_session: Option<f64>,
+    /// The Spark cluster `%load spark:...` uses when no `%connect spark` named one
+    /// (`sc://HOST:PORT[/;token=...]`).
+    pub spark_connect_url: Option<String>,
+    /// How long one Spark query may run on the cluster (the reduction, not the Python).
+    pub spark_query_timeout: Duration,
     /// Problems found while reading settings, shown once to the user.
     pub warnings: Vec<String>,
 }
@@ -193,6 +198,13 @@ impl Settings {
             prices,
             max_tokens_per_question,
             max_cost_per_session,
+            spark_connect_url: r.string("SPARK_CONNECT_URL"),
+            spark_query_timeout: Duration::from_secs_f64(r.parse(
+                "SPARK_QUERY_TIMEOUT",
+                300.0,
+                1.0,
+                86_400.0,
+            )),
             warnings: vec![],
         };
         if s.max_cost_per_session.is_some() && s.prices.of(&s.openai_model).is_none() {

@@ -24,6 +24,9 @@ pub struct Dataset {
     /// Set when DuckDB reads the files where they lie (too large for pandas); `ipc_path` is
     /// then empty.
     pub engine: Option<EngineTable>,
+    /// Set when the table lives on the Spark cluster: what `%load spark:` named (a catalog
+    /// table or a path there); `ipc_path` is then empty.
+    pub spark: Option<String>,
 }
 
 /// A table DuckDB queries in place: its files (a glob, expanded), their format, and the
@@ -48,6 +51,8 @@ impl Dataset {
 pub struct State {
     /// The user's worker: `%%python`, `%load` profiles, completion. Never runs model code.
     pub worker: Option<Worker>,
+    /// The attached Spark cluster (`%connect spark`, or SPARK_CONNECT_URL at first use).
+    pub spark: Option<super::spark::SparkLink>,
     /// A question worker started ahead (Python imported, datasets loading), and the
     /// `data_version` it was given.
     pub(super) spare: Option<(Worker, u64)>,
@@ -77,6 +82,7 @@ impl State {
     pub fn new(worker: Option<Worker>, scratch: tempfile::TempDir) -> Self {
         Self {
             worker,
+            spark: None,
             spare: None,
             data_version: 0,
             datasets: vec![],

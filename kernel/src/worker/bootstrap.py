@@ -26,6 +26,14 @@ OPS = (
     "export_variables",
     "run_question",
     "sandbox_report",
+    "restore_spark_table",
+)
+# The Spark engine process's requests (`worker --spark`, worker/spark/): it has no others,
+# and workers have none of these.
+SPARK_OPS = (
+    "spark_connect",
+    "spark_register",
+    "spark_run",
 )
 _ops = {}
 
@@ -79,6 +87,12 @@ def start():
     sys.meta_path.insert(0, _EmbeddedPackage(dict(_llm_channel.RUNTIME)))
     # pyo3 starts Python with signal handling off; we want SIGINT -> KeyboardInterrupt.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    if getattr(_llm_channel, "ROLE", "") == "spark":
+        import llm_spark
+
+        _ops = {name: getattr(llm_spark, name) for name in SPARK_OPS}
+        _emit("ready", {"python": sys.version.split()[0], "sandbox": _llm_channel.SANDBOX})
+        return
     import llm_runtime
 
     llm_runtime.init(_emit)
@@ -90,7 +104,7 @@ def start():
 def dispatch(line):
     """Run one request; always return exactly one reply line."""
     reply = _dispatch(line)
-    integrity = _runtime.integrity if _runtime is not None else None
+    integrity = getattr(_runtime, "integrity", None)
     if integrity is not None and integrity.STATE.tainted:
         # A question left a thread running that would not stop: reply, then end this process so
         # the kernel starts a clean one (with the data restored) for the next cell.

@@ -40,6 +40,8 @@ const RUNTIME_PACKAGE: &[(&str, &str)] = &[
     ("llm_duck.profile", include_str!("duck/profile.py")),
     ("llm_duck.results", include_str!("duck/results.py")),
     ("llm_duck.readers", include_str!("duck/readers.py")),
+    ("llm_spark", include_str!("spark/__init__.py")),
+    ("llm_spark.profile", include_str!("spark/profile.py")),
     ("llm_runtime", include_str!("runtime/__init__.py")),
     ("llm_runtime.state", include_str!("runtime/state.py")),
     ("llm_runtime.output", include_str!("runtime/output.py")),
@@ -115,10 +117,18 @@ fn add_site_packages(py: Python<'_>) -> PyResult<()> {
     Ok(())
 }
 
+/// Which process this is: the user worker, a question worker, or the Spark engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    User,
+    Question,
+    Spark,
+}
+
 fn channel_module<'py>(
     py: Python<'py>,
     sandbox: &str,
-    question: bool,
+    mode: Mode,
 ) -> PyResult<Bound<'py, PyModule>> {
     let m = PyModule::new(py, "_llm_channel")?;
     m.add("SANDBOX", sandbox)?;
@@ -128,7 +138,14 @@ fn channel_module<'py>(
     }
     m.add("RUNTIME", runtime)?;
     // "question": this process runs one question's model code and is then killed.
-    m.add("ROLE", if question { "question" } else { "user" })?;
+    m.add(
+        "ROLE",
+        match mode {
+            Mode::User => "user",
+            Mode::Question => "question",
+            Mode::Spark => "spark",
+        },
+    )?;
     let send = PyCFunction::new_closure(
         py,
         Some(c"send"),
@@ -150,12 +167,18 @@ fn request_id(line: &str) -> serde_json::Value {
         .unwrap_or(serde_json::Value::Null)
 }
 
-/// Entry point of `llm-analytics-kernel worker [--question]`.
-pub fn run(question: bool) -> anyhow::Result<()> {
+/// Entry point of `llm-analytics-kernel worker [--question | --spark]`.
+pub fn run(mode: Mode) -> anyhow::Result<()> {
     take_stdout_for_protocol()?;
-    // Contain the process while it is still single-threaded, before any Python code runs.
-    let report = sandbox::apply(&sandbox::Config::from_env(BUILD_SITE_PACKAGES));
-    let report_json = report.to_json().to_string();
+    let report_json = if mode == Mode::Spark {
+        // The Spark engine needs the network and runs no generated code: it takes only the
+        // cluster's address, %load's sources and SQL the validator passed (worker/spark/).
+        serde_json::json!({"spark_engine": "not sandboxed: runs no generated code"}).to_string()
+    } else {
+        // Contain the process while it is still single-threaded, before any Python code runs.
+        let report = sandbox::apply(&sandbox::Config::from_env(BUILD_SITE_PACKAGES));
+        report.to_json().to_string()
+    };
     // Find the standard library where the linked interpreter has it, whatever `python3` is
     // first on PATH (a pyenv or conda one would give "No module named 'encodings'").
     if let Some(home) = BUILD_PYTHON_HOME {
@@ -172,7 +195,7 @@ pub fn run(question: bool) -> anyhow::Result<()> {
             add_site_packages(py)?;
             py.import("sys")?
                 .getattr("modules")?
-                .set_item("_llm_channel", channel_module(py, &report_json, question)?)?;
+                .set_item("_llm_channel", channel_module(py, &report_json, mode)?)?;
             register_module(py, "arrow_bridge", ARROW_BRIDGE_PY)?;
             register_module(py, "llm_bootstrap", BOOTSTRAP_PY)?;
             let boot = py.import("llm_bootstrap")?;
@@ -226,6 +249,7 @@ mod tests {
             ("runtime", "llm_runtime"),
             ("integrity", "llm_integrity"),
             ("duck", "llm_duck"),
+            ("spark", "llm_spark"),
         ] {
             let mut on_disk: Vec<String> = std::fs::read_dir(worker.join(folder))
                 .unwrap()

@@ -56,8 +56,12 @@ pub struct Checker<'a, 'b> {
     /// The tables `sql(...)` may query; empty when `sql` is no function
     /// the kernel provides.
     sql_tables: &'a [String],
+    /// Tables on Spark that `sql(...)` may query too.
+    spark_tables: &'a [String],
     /// The module's top-level statements (where a query name is bound).
     top_level: &'b [Stmt],
+    /// The queries of the `sql(...)` calls checked so far, each once.
+    pub sql_queries: std::cell::RefCell<Vec<crate::SqlQuery>>,
 }
 
 impl<'a, 'b> Checker<'a, 'b> {
@@ -68,14 +72,22 @@ impl<'a, 'b> Checker<'a, 'b> {
             assigns_result: false,
             subscripted: false,
             sql_tables: &[],
+            spark_tables: &[],
             top_level: &[],
+            sql_queries: Default::default(),
         }
     }
 
-    /// Allow `sql(query)` calls over `tables` (none when empty) in the
-    /// module `top_level`.
-    pub fn with_sql(mut self, tables: &'a [String], top_level: &'b [Stmt]) -> Self {
+    /// Allow `sql(query)` calls over `tables` and `spark` (none when both
+    /// are empty) in the module `top_level`.
+    pub fn with_sql(
+        mut self,
+        tables: &'a [String],
+        spark: &'a [String],
+        top_level: &'b [Stmt],
+    ) -> Self {
         self.sql_tables = tables;
+        self.spark_tables = spark;
         self.top_level = top_level;
         self
     }

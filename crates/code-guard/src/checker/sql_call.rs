@@ -12,7 +12,7 @@ const SQL: &str = "sql";
 
 impl Checker<'_, '_> {
     fn sql_enabled(&self) -> bool {
-        !self.sql_tables.is_empty()
+        !self.sql_tables.is_empty() || !self.spark_tables.is_empty()
     }
 
     /// `sql` as a name: only called (`sql(...)`, checked by [`Self::sql_call`]).
@@ -50,7 +50,11 @@ impl Checker<'_, '_> {
             return Ok(());
         }
         let line = self.line_at(call.range.start());
-        let table = self.sql_tables[0].as_str();
+        let table = self
+            .spark_tables
+            .first()
+            .or(self.sql_tables.first())
+            .map_or("table", String::as_str);
         let not_literal = |what: &str| not_literal(line, what, table);
         if !call.keywords.is_empty() {
             return Err(not_literal(
@@ -77,13 +81,22 @@ impl Checker<'_, '_> {
             other => literal_text(other)
                 .ok_or_else(|| not_literal("given a computed value (a query built at run time)"))?,
         };
-        let tables: Vec<&str> = self.sql_tables.iter().map(String::as_str).collect();
-        crate::check_sql(&query, &tables).map_err(|rejection| {
+        let duck: Vec<&str> = self.sql_tables.iter().map(String::as_str).collect();
+        let spark: Vec<&str> = self.spark_tables.iter().map(String::as_str).collect();
+        let dialect = crate::check_sql_over(&query, &duck, &spark).map_err(|rejection| {
             Rejection::new(
                 "sql",
                 format!("{} (the query of sql() at line {line})", rejection.message),
             )
-        })
+        })?;
+        let mut queries = self.sql_queries.borrow_mut();
+        if !queries.iter().any(|q| q.text == query) {
+            queries.push(crate::SqlQuery {
+                text: query,
+                dialect,
+            });
+        }
+        Ok(())
     }
 
     /// The literal a name holds at `before`: its only binding is a

@@ -20,9 +20,29 @@ fn table_list(tables: &[String]) -> String {
     }
 }
 
-pub(super) fn syntax(error: &str) -> Rejection {
+pub(super) fn syntax(error: &str, dialect: super::SqlDialect) -> Rejection {
+    let name = match dialect {
+        super::SqlDialect::DuckDb => "DuckDB",
+        super::SqlDialect::Spark => "Spark",
+    };
     sql(format!(
-        "Forbidden SQL: the query does not parse as DuckDB SQL ({error}); {READ_ONLY}"
+        "Forbidden SQL: the query does not parse as {name} SQL ({error}); {READ_ONLY}"
+    ))
+}
+
+pub(super) fn substitution() -> Rejection {
+    sql(format!(
+        "Forbidden SQL: '${{' in a Spark query (Spark replaces ${{...}} with configuration \
+         values); {READ_ONLY}, with literal values only"
+    ))
+}
+
+pub(super) fn mixed_engines(spark: &[String], duck: &[String]) -> Rejection {
+    sql(format!(
+        "Forbidden SQL: one query reads tables of two engines (Spark: {}; DuckDB: {}); query \
+         each engine with its own sql() call and combine the results in pandas",
+        spark.join(", "),
+        duck.join(", ")
     ))
 }
 
@@ -83,8 +103,9 @@ pub(super) fn file_in_from(path: &str, tables: &[String]) -> Rejection {
     ))
 }
 
-pub(super) fn table_function(name: &str) -> Rejection {
-    let why = if functions::is_denied_function(name.rsplit('.').next().unwrap_or(name)) {
+pub(super) fn table_function(name: &str, dialect: super::SqlDialect) -> Rejection {
+    let bare = name.rsplit('.').next().unwrap_or(name);
+    let why = if functions::is_denied_function(bare, dialect) {
         " (it reads files, the network, other databases or settings)"
     } else {
         ""
@@ -92,7 +113,7 @@ pub(super) fn table_function(name: &str) -> Rejection {
     sql(format!(
         "Forbidden SQL: the table function {name}{why} is not allowed; FROM takes the registered \
          tables, CTEs, subqueries and only the table functions {}",
-        functions::table_functions()
+        functions::table_functions(dialect)
     ))
 }
 

@@ -1,5 +1,6 @@
-//! Static validation of model-written DuckDB queries: one read-only query
-//! over the registered tables (rule `sql`).
+//! Static validation of model-written SQL (DuckDB, or Spark SQL for tables
+//! on a Spark cluster): one read-only query over the registered tables
+//! (rule `sql`).
 
 mod functions;
 mod message;
@@ -8,7 +9,7 @@ mod walk;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::Visit;
-use sqlparser::dialect::DuckDbDialect;
+use sqlparser::dialect::{Dialect, DuckDbDialect, SparkSqlDialect};
 use sqlparser::parser::Parser;
 
 use crate::Rejection;
@@ -30,14 +31,69 @@ use crate::Rejection;
 /// `parquet_scan`, `sniff_csv`, `query`, `getenv`, `current_setting`,
 /// `duckdb_*`, `pragma_*`, `http*`, ...), wherever they are nested.
 pub fn check_sql(query: &str, tables: &[&str]) -> Result<(), Rejection> {
-    let statements = Parser::parse_sql(&DuckDbDialect {}, query)
-        .map_err(|err| message::syntax(&err.to_string()))?;
+    check_sql_in(query, tables, SqlDialect::DuckDb).map(|_| ())
+}
+
+/// Which engine runs a query, and so whose SQL it must parse as and whose
+/// dangerous functions it may not call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqlDialect {
+    DuckDb,
+    /// Spark SQL through Spark Connect. On top of DuckDB's rules: no
+    /// `${...}` (Spark substitutes configuration values into the text, a
+    /// token among them), no `reflect`/`java_method` (any static Java
+    /// method on the cluster) and no `input_file_*` (file paths).
+    Spark,
+}
+
+/// Check a query of a session whose registered tables live in DuckDB
+/// (`duck_tables`) and on Spark (`spark_tables`), and say which engine runs
+/// it: Spark when it reads a Spark table (checked as Spark SQL over those
+/// only), else DuckDB. A query reading tables of both is refused.
+pub fn check_sql_over(
+    query: &str,
+    duck_tables: &[&str],
+    spark_tables: &[&str],
+) -> Result<SqlDialect, Rejection> {
+    if spark_tables.is_empty() {
+        return check_sql(query, duck_tables).map(|_| SqlDialect::DuckDb);
+    }
+    let all: Vec<&str> = spark_tables.iter().chain(duck_tables).copied().collect();
+    let read = check_sql_in(query, &all, SqlDialect::Spark)?;
+    let is_spark = |t: &String| spark_tables.iter().any(|s| s.eq_ignore_ascii_case(t));
+    let (spark, duck): (Vec<String>, Vec<String>) = read.into_iter().partition(is_spark);
+    match (spark.is_empty(), duck.is_empty()) {
+        (false, false) => Err(message::mixed_engines(&spark, &duck)),
+        (false, true) => Ok(SqlDialect::Spark),
+        (true, _) => check_sql(query, duck_tables).map(|_| SqlDialect::DuckDb),
+    }
+}
+
+/// [`check_sql`] for `dialect`; on success, the registered tables the
+/// query reads (lower-cased, each once, CTEs not counted).
+pub fn check_sql_in(
+    query: &str,
+    tables: &[&str],
+    dialect: SqlDialect,
+) -> Result<Vec<String>, Rejection> {
+    let parser: &dyn Dialect = match dialect {
+        SqlDialect::DuckDb => &DuckDbDialect {},
+        SqlDialect::Spark => {
+            if query.contains("${") {
+                return Err(message::substitution());
+            }
+            &SparkSqlDialect {}
+        }
+    };
+    let statements = Parser::parse_sql(parser, query)
+        .map_err(|err| message::syntax(&err.to_string(), dialect))?;
     let [statement] = statements.as_slice() else {
         return Err(message::statement_count(statements.len()));
     };
     let tables: Vec<String> = tables.iter().map(|t| t.to_lowercase()).collect();
-    match statement.visit(&mut walk::Walk::new(&tables)) {
+    let mut walk = walk::Walk::new(&tables, dialect);
+    match statement.visit(&mut walk) {
         ControlFlow::Break(rejection) => Err(rejection),
-        ControlFlow::Continue(()) => Ok(()),
+        ControlFlow::Continue(()) => Ok(walk.read),
     }
 }

@@ -9,7 +9,7 @@ use sqlparser::ast::{
     TableFactor, Visitor,
 };
 
-use super::{functions, message};
+use super::{functions, message, SqlDialect};
 use crate::Rejection;
 
 type Flow = ControlFlow<Rejection>;
@@ -34,15 +34,20 @@ pub(super) struct Walk<'t> {
     /// The table name the last table factor checked, so that a relation
     /// reached any other way is refused.
     checked_relation: Option<*const ObjectName>,
+    dialect: SqlDialect,
+    /// The registered tables read so far (lower-cased, each once).
+    pub(super) read: Vec<String>,
 }
 
 impl<'t> Walk<'t> {
-    pub(super) fn new(tables: &'t [String]) -> Self {
+    pub(super) fn new(tables: &'t [String], dialect: SqlDialect) -> Self {
         Walk {
             tables,
             frames: Vec::new(),
             statements: 0,
             checked_relation: None,
+            dialect,
+            read: Vec::new(),
         }
     }
 
@@ -54,7 +59,7 @@ impl<'t> Walk<'t> {
 
     /// A table named in `FROM`/`JOIN` (or `TABLE name`): a registered table
     /// or a CTE in scope, by its plain name.
-    fn table_name(&self, name: &ObjectName) -> Flow {
+    fn table_name(&mut self, name: &ObjectName) -> Flow {
         let parts: Vec<&Ident> = match name
             .0
             .iter()
@@ -73,9 +78,15 @@ impl<'t> Walk<'t> {
         self.plain_table(&ident.value)
     }
 
-    fn plain_table(&self, name: &str) -> Flow {
+    fn plain_table(&mut self, name: &str) -> Flow {
         let lower = name.to_lowercase();
-        if self.cte_in_scope(&lower) || self.tables.contains(&lower) {
+        if self.cte_in_scope(&lower) {
+            return ControlFlow::Continue(());
+        }
+        if self.tables.contains(&lower) {
+            if !self.read.contains(&lower) {
+                self.read.push(lower);
+            }
             return ControlFlow::Continue(());
         }
         refuse(message::unknown_table(name, self.tables))
@@ -88,14 +99,14 @@ impl<'t> Walk<'t> {
             _ => None,
         };
         match plain {
-            Some(f) if functions::is_table_function(f) => ControlFlow::Continue(()),
-            _ => refuse(message::table_function(&name.to_string())),
+            Some(f) if functions::is_table_function(f, self.dialect) => ControlFlow::Continue(()),
+            _ => refuse(message::table_function(&name.to_string(), self.dialect)),
         }
     }
 
     /// The leaves of a query body: `TABLE name` reads a table; statements
     /// other than queries are refused.
-    fn set_expr(&self, body: &SetExpr) -> Flow {
+    fn set_expr(&mut self, body: &SetExpr) -> Flow {
         match body {
             SetExpr::Select(_) | SetExpr::Query(_) | SetExpr::Values(_) => {
                 ControlFlow::Continue(())
@@ -186,11 +197,21 @@ impl Visitor for Walk<'_> {
             | TableFactor::Pivot { .. }
             | TableFactor::Unpivot { .. }
             | TableFactor::MatchRecognize { .. } => ControlFlow::Continue(()),
-            TableFactor::TableFunction { .. } => refuse(message::table_function("TABLE(...)")),
-            TableFactor::JsonTable { .. } => refuse(message::table_function("JSON_TABLE")),
-            TableFactor::OpenJsonTable { .. } => refuse(message::table_function("OPENJSON")),
-            TableFactor::XmlTable { .. } => refuse(message::table_function("XMLTABLE")),
-            TableFactor::SemanticView { .. } => refuse(message::table_function("SEMANTIC_VIEW")),
+            TableFactor::TableFunction { .. } => {
+                refuse(message::table_function("TABLE(...)", self.dialect))
+            }
+            TableFactor::JsonTable { .. } => {
+                refuse(message::table_function("JSON_TABLE", self.dialect))
+            }
+            TableFactor::OpenJsonTable { .. } => {
+                refuse(message::table_function("OPENJSON", self.dialect))
+            }
+            TableFactor::XmlTable { .. } => {
+                refuse(message::table_function("XMLTABLE", self.dialect))
+            }
+            TableFactor::SemanticView { .. } => {
+                refuse(message::table_function("SEMANTIC_VIEW", self.dialect))
+            }
         }
     }
 
@@ -221,7 +242,7 @@ impl Walk<'_> {
         for part in &function.name.0 {
             match part {
                 ObjectNamePart::Identifier(ident)
-                    if functions::is_denied_function(&ident.value) =>
+                    if functions::is_denied_function(&ident.value, self.dialect) =>
                 {
                     return refuse(message::denied_function(&name));
                 }

@@ -39,6 +39,7 @@ impl Runner for EvalRunner<'_> {
             code: code.to_string(),
             execution_count: 0,
             variables: String::new(),
+            prepared: serde_json::Value::Null,
         };
         let outcome = worker.call(request, Some(&sink), Some(deadline)).await;
         worker.kill().await;
@@ -69,6 +70,7 @@ pub async fn run_one(golden: &Golden, solver: &Solver<'_>, runner: &mut EvalRunn
     let data = DataInfo {
         names: vec![dataset.name.clone()],
         sql_tables: vec![],
+        spark_tables: vec![],
         columns: dataset.profile["columns"]
             .as_array()
             .into_iter()
@@ -168,5 +170,6 @@ pub(super) async fn load_table(svc: &Services, path: &Path, n: usize) -> Result<
         profile,
         fingerprint,
         engine: None,
+        spark: None,
     })
 }

@@ -164,9 +164,15 @@ pub fn describe_dataset(profile: &Value, intro: &str, referenced: &[String]) -> 
     )
 }
 
-/// A dataset DuckDB queries where it lies (`%load --engine duckdb`), not a DataFrame.
+/// A dataset DuckDB queries where it lies (`%load --engine duckdb`) or that lives on a
+/// Spark cluster (`%load spark:`), not a DataFrame.
 pub fn is_sql_table(profile: &Value) -> bool {
-    profile["engine"] == "duckdb"
+    profile["engine"] == "duckdb" || is_spark_table(profile)
+}
+
+/// A table on the Spark cluster.
+pub fn is_spark_table(profile: &Value) -> bool {
+    profile["engine"] == "spark"
 }
 
 /// `"name" BIGINT, "city" VARCHAR` for a DuckDB table, within a bounded length.

@@ -7,6 +7,8 @@ use super::text::sql_ident;
 pub(super) struct Data<'a> {
     pub(super) df: bool,
     pub(super) sql_tables: &'a [String],
+    /// Whose SQL `sql()` runs: "DuckDB", "Spark SQL" or both.
+    pub(super) engine: &'static str,
 }
 
 /// What the code must do, short enough for a small local model to keep in view: the
@@ -23,9 +25,10 @@ pub(super) fn instructions(question: &str, with_context: bool, data: &Data) -> S
     if !data.sql_tables.is_empty() {
         let names: Vec<String> = data.sql_tables.iter().map(|n| sql_ident(n)).collect();
         lines.push(format!(
-            "- Query the table{} {} only with sql(\"SELECT ...\"): it runs one DuckDB SELECT and returns a pandas DataFrame. Filter, group and aggregate in the SQL (at most 1,000,000 rows come back), then use pandas on the small result. Put column names in double quotes; never read a file.",
+            "- Query the table{} {} only with sql(\"SELECT ...\"): it runs one {} SELECT and returns a pandas DataFrame. Filter, group and aggregate in the SQL (at most 1,000,000 rows come back), then use pandas on the small result. Put column names in double quotes; never read a file.",
             if names.len() > 1 { "s" } else { "" },
-            names.join(", ")
+            names.join(", "),
+            data.engine
         ));
         // A 1.5B model wrote `data['Fare'].mean()` on 10 of 10 DABench questions with the line
         // above alone; an example in its own words is what small models copy.

@@ -69,8 +69,13 @@ pub fn code_prompt(
     let (current_name, current) = datasets.last().expect("a dataset is loaded");
     let frames = datasets.iter().filter(|(_, p)| !is_sql_table(p)).count();
     let mut sql_tables = vec![];
+    let mut spark_tables = 0;
     for (i, (name, profile)) in datasets.iter().enumerate() {
-        let intro = if is_sql_table(profile) {
+        let intro = if dataset::is_spark_table(profile) {
+            sql_tables.push(name.clone());
+            spark_tables += 1;
+            format!("A table called '{name}' on a Spark cluster, not loaded as a DataFrame, has the following structure:")
+        } else if is_sql_table(profile) {
             sql_tables.push(name.clone());
             format!("A table called '{name}', too large for pandas and not loaded as a DataFrame, has the following structure:")
         } else if name == current_name {
@@ -91,6 +96,11 @@ pub fn code_prompt(
     let data = Data {
         df: !is_sql_table(current),
         sql_tables: &sql_tables,
+        engine: match spark_tables {
+            0 => "DuckDB",
+            n if n == sql_tables.len() => "Spark SQL",
+            _ => "DuckDB or Spark SQL",
+        },
     };
     let params = super::parameters::prompt_text(parameters);
     if !params.is_empty() {

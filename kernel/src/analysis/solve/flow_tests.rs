@@ -116,6 +116,7 @@ async fn solve(
         names: vec!["t".into()],
         columns: vec!["a".into(), "b".into()],
         sql_tables: vec![],
+        spark_tables: vec![],
     };
     let mut runner = FakeRunner {
         outcomes: outcomes.into(),

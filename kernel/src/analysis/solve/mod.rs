@@ -61,6 +61,8 @@ pub struct DataInfo {
     pub columns: Vec<String>,
     /// The DuckDB tables: the only tables `sql("SELECT ...")` may read.
     pub sql_tables: Vec<String>,
+    /// The tables on Spark, which `sql()` reads with Spark SQL.
+    pub spark_tables: Vec<String>,
 }
 
 pub use super::usage::Ledger;

@@ -123,6 +123,7 @@ impl Solver<'_> {
                     &code_guard::Policy {
                         require_result: false,
                         sql_tables: data.sql_tables.clone(),
+                        spark_tables: data.spark_tables.clone(),
                         ..Default::default()
                     },
                 ) {

@@ -71,6 +71,9 @@ pub const MAX_STDERR_BYTES: usize = 4 << 20;
 pub enum Role {
     User,
     Question,
+    /// The Spark engine (`worker --spark`): holds the Spark Connect session, runs no
+    /// generated code, takes only the Spark requests.
+    Spark,
 }
 
 /// Why a call did not return a value.

@@ -75,8 +75,35 @@ pub enum Request {
         code: String,
         execution_count: u32,
         variables: String,
+        /// The Spark results of the code's queries, fetched before it runs: query text ->
+        /// {"path", "rows_returned", "seconds"} or {"refused": true, ...}.
+        #[serde(skip_serializing_if = "Value::is_null")]
+        prepared: Value,
     },
     SandboxReport {},
+    /// A table on the Spark cluster: bind its name (and `df`) to a reference that only
+    /// `sql()` reads.
+    RestoreSparkTable {
+        name: String,
+        make_current: bool,
+    },
+    /// Spark engine only: open the session (the address carries the token: never logged).
+    SparkConnect {
+        url: String,
+    },
+    /// Spark engine only: register `source` (a catalog table or a path on the cluster) as
+    /// the temporary view `name`, and profile it.
+    SparkRegister {
+        name: String,
+        source: String,
+    },
+    /// Spark engine only: run one checked query, write the result to `out` (Arrow IPC).
+    SparkRun {
+        sql: String,
+        max_rows: u64,
+        max_bytes: u64,
+        out: PathBuf,
+    },
 }
 
 impl Request {
@@ -103,6 +130,10 @@ impl Request {
         "export_variables",
         "run_question",
         "sandbox_report",
+        "restore_spark_table",
+        "spark_connect",
+        "spark_register",
+        "spark_run",
     ];
 }
 
@@ -130,11 +161,16 @@ mod tests {
     #[test]
     fn the_worker_table_lists_every_op_and_no_other() {
         let bootstrap = include_str!("../../worker/bootstrap.py");
-        let start = bootstrap
-            .find("OPS = (")
-            .expect("bootstrap.py has an OPS table");
-        let table = &bootstrap[start..start + bootstrap[start..].find(')').unwrap()];
-        let mut listed: Vec<&str> = table.split('"').skip(1).step_by(2).collect();
+        let table = |marker: &str| {
+            let start = bootstrap
+                .find(marker)
+                .expect("bootstrap.py has the op table");
+            &bootstrap[start..start + bootstrap[start..].find(')').unwrap()]
+        };
+        let mut listed: Vec<&str> = [table("\nOPS = ("), table("SPARK_OPS = (")]
+            .iter()
+            .flat_map(|t| t.split('"').skip(1).step_by(2))
+            .collect();
         let mut ours = Request::OPS.to_vec();
         listed.sort_unstable();
         ours.sort_unstable();

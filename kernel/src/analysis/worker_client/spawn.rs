@@ -19,6 +19,9 @@ impl Worker {
             env.push((crate::worker::sandbox::ENGINE_FILES_ENV.into(), files));
         }
         cmd.arg("worker");
+        if role == Role::Spark {
+            cmd.arg("--spark");
+        }
         if role == Role::Question {
             // Model code needs no file but the datasets' Arrow files: its working directory is
             // its own scratch, so the notebook folder (and any extra read path) is not granted.
@@ -123,6 +126,11 @@ impl Worker {
             Ok(fresh) => *self = fresh,
             Err(e) => tracing::error!("could not restart the Python worker: {e}"),
         }
+    }
+
+    /// Whether the process has ended (crashed, killed) since it was spawned.
+    pub fn has_exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
     }
 
     pub async fn kill(&mut self) {

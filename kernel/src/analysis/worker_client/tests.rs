@@ -20,6 +20,7 @@ fn run_question() -> Request {
         code: String::new(),
         execution_count: 0,
         variables: String::new(),
+        prepared: serde_json::Value::Null,
     }
 }
 

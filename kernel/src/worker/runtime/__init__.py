@@ -20,7 +20,7 @@ Modules, each one job, imported only downwards:
 from . import cells, datasets, engines, introspection, output, questions, results, state, values
 from .cells import dataset_names, init, namespace_names, reset_question_state, run_cell, sandbox_report
 from .datasets import load_dataset, restore_dataset
-from .engines import load_engine_table, restore_engine_table
+from .engines import load_engine_table, restore_engine_table, restore_spark_table
 from .introspection import complete, inspect, is_complete, user_expressions
 from .output import display, mime_bundle
 from .questions import export_variables, run_question
@@ -30,7 +30,7 @@ from .state import DATASETS, NS, configure
 __all__ = [
     "cells", "datasets", "engines", "introspection", "output", "questions", "results", "state", "values",
     "dataset_names", "init", "namespace_names", "reset_question_state", "run_cell", "sandbox_report",
-    "load_dataset", "restore_dataset", "load_engine_table", "restore_engine_table", "complete", "inspect", "is_complete", "user_expressions",
+    "load_dataset", "restore_dataset", "load_engine_table", "restore_engine_table", "restore_spark_table", "complete", "inspect", "is_complete", "user_expressions",
     "display", "mime_bundle", "export_variables", "run_question", "format_result",
     "format_result_for_interpretation", "shape_summary", "summarize_result", "DATASETS", "NS",
     "configure", "integrity",

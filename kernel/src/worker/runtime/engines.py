@@ -17,6 +17,10 @@ ENGINE_THREADS = 2
 MIN_ENGINE_MEMORY_MB = 96
 
 TABLES: dict = {}  # name -> {"paths", "fmt", "csv_types"}
+SPARK_TABLES: set = set()  # tables on a Spark cluster (the kernel runs their SQL)
+# This question's Spark results, run by the kernel's Spark engine before the code started:
+# query text -> {"path": Arrow file, "rows_returned", "seconds"} or {"refused": True, ...}.
+PREPARED: dict = {}
 RUNS: list = []  # this cell's sql() calls: {"sql", "rows_returned", "rows_scanned"?, "seconds"}
 CURRENT = [None]  # the current dataset's name when it is a table (else None)
 _engine = None
@@ -127,8 +131,11 @@ def refs(current: str | None) -> dict:
     """Names to bind in a namespace: each table's name, and `df` when the current dataset
     is a table."""
     out = {name: TableRef(name) for name in TABLES if name.isidentifier()}
+    out.update({name: SparkTableRef(name) for name in SPARK_TABLES if name.isidentifier()})
     if current in TABLES:
         out["df"] = TableRef(current)
+    elif current in SPARK_TABLES:
+        out["df"] = SparkTableRef(current)
     return out
 
 
@@ -148,11 +155,19 @@ def _bind(name: str, fmt: str, make_current: bool) -> None:
 
 
 def sql(query: str):
-    """Run one read-only SELECT over the registered tables with DuckDB and return the
-    result as a pandas DataFrame. Aggregate and filter in SQL: at most
-    {SQL_MAX_ROWS:,} rows come back."""
+    """Run one read-only SELECT over the registered tables (DuckDB, or Spark for tables on a
+    cluster) and return the result as a pandas DataFrame. Aggregate and filter in SQL: at
+    most {SQL_MAX_ROWS:,} rows come back."""
     if not isinstance(query, str):
         raise TypeError("sql() takes the query as one string: sql(\"SELECT ... FROM table\")")
+    if query in PREPARED:
+        return _prepared(query)
+    if SPARK_TABLES and not TABLES:
+        # This process has no network: Spark queries run before the code, from its text.
+        raise RuntimeError(
+            "This query was not run on the Spark cluster: sql() over a Spark table takes the "
+            "query as a string literal written in the code (the kernel runs it before the code "
+            "starts). In %%python, ask a question instead, or load the data with %load.")
     if not TABLES:
         raise RuntimeError("No table is loaded for SQL: %load a file with --engine duckdb first.")
     return _run(query, SQL_MAX_ROWS, SQL_MAX_BYTES, lambda rows: (
@@ -161,6 +176,60 @@ def sql(query: str):
 
 
 sql.__doc__ = sql.__doc__.format(SQL_MAX_ROWS=SQL_MAX_ROWS)
+
+
+def _prepared(query: str):
+    """A Spark result the kernel fetched for this query (read from its Arrow file)."""
+    import pyarrow as pa
+
+    info = PREPARED[query]
+    if info.get("error"):
+        raise RuntimeError(f"Spark refused the query: {info['error']}")
+    if info.get("refused"):
+        raise ValueError(
+            f"The query returns more than {info.get('rows_returned', SQL_MAX_ROWS):,} rows (or "
+            f"{SQL_MAX_BYTES // 2**20} MB), too many to bring into pandas. Aggregate or filter "
+            "in SQL (GROUP BY, WHERE) or add a LIMIT.")
+    with pa.memory_map(info["path"]) as source:
+        frame = pa.ipc.open_file(source).read_all().to_pandas()
+    RUNS.append({"engine": "spark", **{k: info[k] for k in ("sql", "rows_returned", "seconds")
+                                        if k in info}})
+    return frame
+
+
+class SparkTableRef(TableRef):
+    """A Spark table's name (and `df`): it lives on the cluster, so only sql() reads it."""
+
+    def _refuse(self, *_args, **_kwargs):
+        name = object.__getattribute__(self, "_name")
+        raise TypeError(
+            f"{name!r} is a table on the Spark cluster, not a DataFrame: query it with sql(), "
+            f"which returns a DataFrame, e.g. sql('SELECT AVG(\"col\") AS mean FROM {name}')"
+            f".iloc[0, 0] or sql('SELECT \"col\", COUNT(*) AS n FROM {name} GROUP BY \"col\"')")
+
+    __getitem__ = __getattr__ = __setitem__ = __len__ = __iter__ = __call__ = _refuse
+    __setattr__ = __eq__ = __lt__ = __gt__ = __add__ = __array__ = _refuse
+    __hash__ = object.__hash__
+    columns = property(_refuse)
+
+    def __repr__(self):
+        return f"<Spark table {object.__getattribute__(self, '_name')}: query it with sql()>"
+
+
+def restore_spark_table(name: str, make_current: bool) -> dict:
+    """Bind a table that lives on the Spark cluster (the kernel's Spark engine holds it)."""
+    SPARK_TABLES.add(name)
+    state.NS["sql"] = sql
+    ref = SparkTableRef(name)
+    if name.isidentifier() and name not in state.RESERVED_NAMES:
+        state.NS[name] = ref
+    if make_current:
+        state.current_dataset = None
+        state.NS["df"] = ref
+        CURRENT[0] = name
+    elif CURRENT[0] == name:
+        CURRENT[0] = None
+    return {"name": name}
 
 
 def take_runs() -> list:

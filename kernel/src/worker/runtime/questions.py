@@ -50,7 +50,8 @@ def _import_variables(payload: str) -> None:
             pass
 
 
-def run_question(code: str, execution_count: int, variables: str = "") -> dict:
+def run_question(code: str, execution_count: int, variables: str = "",
+                 prepared: dict | None = None) -> dict:
     """Run model code in a fresh namespace; report its `result` variable or its failure.
 
     In a question worker (the normal case) the process is thrown away afterwards, so nothing
@@ -58,6 +59,9 @@ def run_question(code: str, execution_count: int, variables: str = "") -> dict:
     """
     if variables:
         _import_variables(variables)
+    # The Spark results of this code's queries, fetched by the kernel before it started.
+    engines.PREPARED.clear()
+    engines.PREPARED.update(prepared or {})
     if state.role() == "question":
         return _run_question(code, execution_count)
     saved = _begin_question()
@@ -132,7 +136,7 @@ def _question_namespace() -> dict:
     )
     if state.current_dataset is not None:
         namespace["df"] = state.DATASETS[state.current_dataset].copy(deep=False)
-    if engines.TABLES:
+    if engines.TABLES or engines.SPARK_TABLES:
         namespace["sql"] = engines.sql
         namespace.update(engines.refs(engines.CURRENT[0] if state.current_dataset is None else None))
     namespace["result"] = None

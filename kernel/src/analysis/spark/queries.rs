@@ -1,0 +1,167 @@
+//! A question's Spark queries, run before its code: the validator extracts every `sql("...")`
+//! literal and says which read Spark tables; the Spark engine runs those on the cluster and
+//! writes each result as an Arrow file the question worker (no network) reads by query text.
+
+use super::super::services::Services;
+use super::super::state::State;
+use super::super::worker_client::{CallError, Request};
+use super::connect::link;
+use crate::protocol::backend::ErrorInfo;
+use serde_json::{json, Map, Value};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// At most this many rows (and bytes) of one result come into pandas; a larger result is
+/// refused with a message that says to aggregate in SQL, as for DuckDB (a cut table gives
+/// wrong answers).
+pub const MAX_ROWS: u64 = 1_000_000;
+pub const MAX_BYTES: u64 = 256 << 20;
+
+static NEXT_RESULT: AtomicU64 = AtomicU64::new(1);
+
+/// The names of the tables on Spark in this session.
+pub fn spark_tables(state: &State) -> Vec<String> {
+    state
+        .datasets
+        .iter()
+        .filter(|d| d.spark.is_some())
+        .map(|d| d.name.clone())
+        .collect()
+}
+
+/// Run the Spark queries of `code` and return what the worker's `sql()` needs: query text ->
+/// {"path", "rows_returned", "seconds"}, {"refused": true, ...} over the bounds, or {"error"}
+/// when Spark refused the query (the code then fails at that call and the model may repair
+/// it). Null when the code has none. The result files are listed in `files` for removal.
+pub async fn prepare(
+    svc: &Services,
+    state: &mut State,
+    code: &str,
+    files: &mut Vec<PathBuf>,
+) -> Result<Value, ErrorInfo> {
+    let spark = spark_tables(state);
+    if spark.is_empty() {
+        return Ok(Value::Null);
+    }
+    let policy = code_guard::Policy {
+        require_result: false,
+        sql_tables: super::super::question_run::sql_tables(state),
+        spark_tables: spark,
+        ..Default::default()
+    };
+    // Code the validator refused never runs; without the validator (escape tests), code
+    // that does not pass gets no Spark result either.
+    let Ok(queries) = code_guard::validate_with_queries(code, &policy) else {
+        return Ok(Value::Null);
+    };
+    let queries: Vec<String> = queries
+        .into_iter()
+        .filter(|q| q.dialect == code_guard::SqlDialect::Spark)
+        .map(|q| q.text)
+        .collect();
+    if queries.is_empty() {
+        return Ok(Value::Null);
+    }
+    let dir = svc.scratch_path().join("spark");
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        ErrorInfo::new(
+            "SparkError",
+            format!("Cannot write Spark results to {}: {e}", dir.display()),
+        )
+    })?;
+    let timeout = svc.settings.spark_query_timeout;
+    let link = link(svc, state).await?;
+    let mut prepared = Map::new();
+    for sql in queries {
+        let out = dir.join(format!(
+            "result-{}.arrow",
+            NEXT_RESULT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let request = Request::SparkRun {
+            sql: sql.clone(),
+            max_rows: MAX_ROWS,
+            max_bytes: MAX_BYTES,
+            out: out.clone(),
+        };
+        let entry = match link.call(request, timeout).await {
+            Ok(mut info) => {
+                if info.get("refused").is_none() {
+                    info["path"] = json!(out);
+                    files.push(out);
+                }
+                info
+            }
+            Err(CallError::Failed(traceback)) => json!({"error": last_error(&traceback)}),
+            Err(CallError::Timeout) => {
+                // The engine is still waiting on the cluster: end it (the next use reopens).
+                if let Some(old) = state.spark.take() {
+                    old.close().await;
+                }
+                return Err(ErrorInfo::new(
+                    "TimeoutError",
+                    format!(
+                        "The Spark query ran longer than SPARK_QUERY_TIMEOUT={} s and was stopped: {sql}",
+                        timeout.as_secs_f64()
+                    ),
+                ));
+            }
+            Err(CallError::Interrupted) | Err(CallError::Unresponsive) => {
+                return Err(ErrorInfo::new(
+                    "KeyboardInterrupt",
+                    "Interrupted while Spark ran the query.",
+                ))
+            }
+            Err(other) => {
+                return Err(ErrorInfo::new(
+                    "SparkError",
+                    format!("The Spark engine failed: {}", why(&other)),
+                ))
+            }
+        };
+        prepared.insert(sql, entry);
+    }
+    Ok(Value::Object(prepared))
+}
+
+/// The exception at the end of a Python traceback (Spark's message, without the JVM's
+/// plan dump), shortened.
+fn last_error(traceback: &str) -> String {
+    let lines: Vec<&str> = traceback.lines().collect();
+    let start = lines
+        .iter()
+        .rposition(|l| l.starts_with("  File ") || l.starts_with("Traceback"))
+        .map_or(0, |i| i + 1);
+    let tail: Vec<&str> = lines[start..]
+        .iter()
+        .copied()
+        .filter(|l| !l.starts_with("    "))
+        .collect();
+    let text = tail.join(" ").trim().to_string();
+    let text = text.split("JVM stacktrace").next().unwrap_or("").trim();
+    text.chars().take(800).collect()
+}
+
+/// A failed call to the engine, for people.
+pub fn why(error: &CallError) -> String {
+    match error {
+        CallError::Failed(tb) => last_error(tb),
+        CallError::Died(why) => why.replace("Python process", "Spark engine process"),
+        CallError::Timeout => "it did not answer in time".into(),
+        CallError::Interrupted | CallError::Unresponsive => "interrupted".into(),
+        CallError::Protocol(why) => why.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::last_error;
+
+    #[test]
+    fn spark_errors_read_as_their_message() {
+        let tb = "Traceback (most recent call last):\n  File \"<llm_spark>\", line 80, in spark_run\n    table = x\npyspark.errors.exceptions.connect.AnalysisException: [UNRESOLVED_COLUMN] A column `farex` cannot be resolved. SQLSTATE: 42703\n\nJVM stacktrace:\norg.apache...";
+        assert_eq!(
+            last_error(tb),
+            "pyspark.errors.exceptions.connect.AnalysisException: [UNRESOLVED_COLUMN] A column `farex` cannot be resolved. SQLSTATE: 42703"
+        );
+    }
+}
