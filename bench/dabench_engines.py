@@ -1,6 +1,8 @@
-"""DABench dev questions through the kernel with each table loaded by pandas or as a DuckDB
-table (`%load ... --engine duckdb`), same questions, same model, same run: does a real model
-answer as well when it must write `sql("SELECT ...")` instead of pandas on `df`?
+"""DABench dev questions through the kernel with each table loaded by pandas, as a DuckDB
+table (`%load ... --engine duckdb`) or as a table on a Spark Connect server in local mode
+(`%load spark:PATH`; tests/setup-spark.sh installs it), same questions, same model, same
+run: does a real model answer as well when it must write `sql("SELECT ...")` instead of
+pandas on `df`? Each line also records the question's model calls and tokens.
 
     bench/local-model.sh start --port 8088
     OPENAI_BASE_URL=http://127.0.0.1:8088/v1 python bench/dabench_engines.py --limit 12
@@ -23,6 +25,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import dabench  # noqa: E402
 from kernel_helpers import all_text, execute, start_kernel, stop_kernel  # noqa: E402
+from spark_server import SparkServer  # noqa: E402
 
 
 def answer_text(outputs) -> str:
@@ -35,6 +38,16 @@ def answer_text(outputs) -> str:
     return "\n".join(parts)
 
 
+def usage_of(outputs) -> dict:
+    """Calls and tokens of the cell (its usage metadata; the last output carrying it)."""
+    found = {}
+    for o in outputs:
+        meta = (o["content"].get("metadata") or {}).get("llm_analytics") or {}
+        if meta.get("usage"):
+            found = meta["usage"]
+    return {k: found.get(k, 0) for k in ("calls", "prompt_tokens", "completion_tokens")}
+
+
 def run(engine: str, questions: list[dict], out, timeout: float) -> dict:
     ok = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -43,11 +56,18 @@ def run(engine: str, questions: list[dict], out, timeout: float) -> dict:
                    OPENAI_API_KEY=os.environ.get("OPENAI_API_KEY", "local"))
         env.pop("MONGODB_URL", None)
         km, kc = start_kernel(env=env, cwd=tmp)
+        server = None
         try:
+            if engine == "spark":
+                server = SparkServer(Path(tmp) / "spark.log")
+                server.wait()
+                reply, outs = execute(kc, f"%connect spark {server.url}", timeout=600)
+                assert reply["status"] == "ok", all_text(outs)
             for q in questions:
                 table = dabench.table_path(q)
-                flag = " --engine duckdb" if engine == "duckdb" else ""
-                reply, outs = execute(kc, f"%load {table}{flag} as data", timeout=600)
+                load = {"duckdb": f"%load {table} --engine duckdb as data",
+                        "spark": f"%load spark:{table} as data"}.get(engine, f"%load {table} as data")
+                reply, outs = execute(kc, load, timeout=600)
                 if reply["status"] != "ok":
                     response, status = all_text(outs), "load-error"
                 else:
@@ -58,12 +78,14 @@ def run(engine: str, questions: list[dict], out, timeout: float) -> dict:
                 used_sql = "sql(" in all_text(outs)
                 out.write(json.dumps({"engine": engine, "id": q["id"], "level": q["level"],
                                       "ok": verdict["ok"], "status": status, "used_sql": used_sql,
-                                      "response": response[-2000:]}) + "\n")
+                                      **usage_of(outs), "response": response[-2000:]}) + "\n")
                 out.flush()
                 print(f"{engine} {q['id']}: {'right' if verdict['ok'] else 'wrong'} ({status})",
                       file=sys.stderr)
         finally:
             stop_kernel(km, kc)
+            if server is not None:
+                server.stop()
     return ok
 
 

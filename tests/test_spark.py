@@ -110,10 +110,11 @@ def test_pandas_habits_and_spark_errors_reach_the_model(kernel_factory, fake_llm
     pandas is refused (not cut), so the model aggregates."""
     kc, _ = connected(kernel_factory, fake_llm, tmp_path, spark, trips)
     replies = [
-        "result = trips['amount'].mean()",
+        "result = trips.groupby('region')['amount'].mean()",
         "result = sql('SELECT avg(amout) AS m FROM trips').iloc[0, 0]",
         "rows = sql('SELECT t.amount FROM trips t CROSS JOIN range(50)')\nresult = rows.amount.mean()",
-        "result = sql('SELECT avg(\"amount\") AS m FROM trips').iloc[0, 0]",
+        # Selected columns are read from Spark before the code runs, when they fit pandas.
+        "result = round(df['amount'].mean(), 2)",
     ]
     script(fake_llm, [f"```python\n{c}\n```" for c in replies])
     reply, out = execute(kc, "What is the average amount?", timeout=CELL)
@@ -124,6 +125,8 @@ def test_pandas_habits_and_spark_errors_reach_the_model(kernel_factory, fake_llm
     assert "table on the Spark cluster" in feedback[0] and "sql(" in feedback[0]
     assert "UNRESOLVED_COLUMN" in feedback[1] or "amout" in feedback[1], feedback[1]
     assert "too many to bring into pandas" in feedback[2], feedback[2]
+    runs = engine_runs(out)
+    assert runs[0]["sql"] == 'SELECT "amount" FROM "trips"' and runs[0]["rows_returned"] == ROWS
 
 
 @pytest.mark.parametrize("layer", ["validator", "sandbox"])
@@ -176,3 +179,26 @@ def test_python_cells_are_told_how_spark_tables_are_read(kernel_factory, fake_ll
     assert reply["status"] == "error" and "Spark cluster" in all_text(out)
     reply, out = execute(kc, "%datasets", timeout=CELL)
     assert "trips (Spark table" in all_text(out)
+
+
+def test_a_real_models_pandas_reply_reads_just_that_column(kernel_factory, fake_llm, tmp_path, spark):
+    """Qwen2.5-Coder-1.5B's reply to DABench question 0 on a table it was told to query with
+    sql() (kept in test_duckdb): pandas on the table's name. The kernel reads that column
+    from Spark before the code runs, so the reply answers."""
+    from test_duckdb import REAL_PANDAS_STYLE_REPLY
+
+    rng = np.random.default_rng(3)
+    fares = rng.gamma(2.0, 16.0, 5_000).round(4)
+    path = tmp_path / "titanic.parquet"
+    pq.write_table(pa.table({"Fare": fares, "Name": [f"p{i}" for i in range(5_000)]}), path)
+    _, kc = kernel_factory(env=make_kernel_env(fake_llm.base_url, tmp_path))
+    for cell in (f"%connect spark {spark.url}", f"%load spark:{path} as data"):
+        reply, out = execute(kc, cell, timeout=CELL)
+        assert reply["status"] == "ok", all_text(out)
+    script(fake_llm, [REAL_PANDAS_STYLE_REPLY])
+    reply, out = execute(kc, "Calculate the mean fare paid by the passengers. @mean_fare[mean_fare_value]",
+                         timeout=CELL)
+    assert reply["status"] == "ok", all_text(out)
+    assert f"@mean_fare[{round(float(fares.mean()), 2)}]" in all_text(out), all_text(out)
+    runs = engine_runs(out)
+    assert runs == [{**runs[0], "engine": "spark", "sql": 'SELECT "Fare" FROM "data"', "rows_returned": 5_000}]

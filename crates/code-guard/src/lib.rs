@@ -69,11 +69,13 @@ mod lists;
 mod params;
 mod repair;
 mod scope;
+mod selections;
 mod sql;
 mod strings;
 
 pub use params::{literal_assignments, names_and_strings, Parameter};
 pub use repair::Repaired;
+pub use selections::column_selections;
 pub use sql::{check_sql, check_sql_in, check_sql_over, SqlDialect};
 
 use rustpython_parser::text_size::TextSize;

@@ -80,7 +80,7 @@ async fn open(svc: &Services, url: &str) -> Result<SparkLink, ErrorInfo> {
                     CONNECT_TIMEOUT.as_secs()
                 ),
                 CallError::Failed(tb) if tb.contains("No module named 'pyspark'") => "The Spark Connect client (pyspark-client) is not installed in the kernel's Python. Run ./install.sh to add it.".into(),
-                other => format!("The Spark engine failed while connecting to {shown}: {}", super::super::spark::queries::why(&other)),
+                other => format!("The Spark engine failed while connecting to {shown}: {}", super::queries::why(&other)),
             }));
         }
     };

@@ -54,12 +54,21 @@ pub async fn prepare(
     let Ok(queries) = code_guard::validate_with_queries(code, &policy) else {
         return Ok(Value::Null);
     };
-    let queries: Vec<String> = queries
+    let mut jobs: Vec<(String, u64)> = queries
         .into_iter()
         .filter(|q| q.dialect == code_guard::SqlDialect::Spark)
-        .map(|q| q.text)
+        .map(|q| (q.text, MAX_ROWS))
         .collect();
-    if queries.is_empty() {
+    let mut prepared = Map::new();
+    for (sql, fits) in selections(state, code, svc.settings.max_dataframe_size) {
+        match fits {
+            Some(rows) => jobs.push((sql, rows)),
+            None => {
+                prepared.insert(sql, json!({"refused": true}));
+            }
+        }
+    }
+    if jobs.is_empty() && prepared.is_empty() {
         return Ok(Value::Null);
     }
     let dir = svc.scratch_path().join("spark");
@@ -71,15 +80,14 @@ pub async fn prepare(
     })?;
     let timeout = svc.settings.spark_query_timeout;
     let link = link(svc, state).await?;
-    let mut prepared = Map::new();
-    for sql in queries {
+    for (sql, max_rows) in jobs {
         let out = dir.join(format!(
             "result-{}.arrow",
             NEXT_RESULT.fetch_add(1, Ordering::Relaxed)
         ));
         let request = Request::SparkRun {
             sql: sql.clone(),
-            max_rows: MAX_ROWS,
+            max_rows,
             max_bytes: MAX_BYTES,
             out: out.clone(),
         };
@@ -123,6 +131,54 @@ pub async fn prepare(
     Ok(Value::Object(prepared))
 }
 
+/// Columns the code selects from Spark tables (`trips['fare']`, `df[['a', 'b']]`): models
+/// trained on pandas write that whatever the prompt says, so those columns are read for the
+/// code when they fit MAX_DATAFRAME_SIZE cells (the profile gives the row count). Each comes
+/// as the projection the worker's table reference asks for (worker/runtime/engines.py
+/// `projection`), with its row bound, or None when it does not fit (the worker refuses it,
+/// saying to aggregate in SQL). Columns not in the table are left to fail in the worker.
+fn selections(state: &State, code: &str, max_cells: u64) -> Vec<(String, Option<u64>)> {
+    let spark: Vec<&super::super::state::Dataset> = state
+        .datasets
+        .iter()
+        .filter(|d| d.spark.is_some())
+        .collect();
+    let current = state.datasets.last().filter(|d| d.spark.is_some());
+    let mut names: Vec<&str> = spark.iter().map(|d| d.name.as_str()).collect();
+    if current.is_some() {
+        names.push("df");
+    }
+    let mut out = Vec::new();
+    for (name, columns) in code_guard::column_selections(code, &names) {
+        let table = match name.as_str() {
+            "df" => current,
+            other => spark.iter().copied().find(|d| d.name == other),
+        };
+        let Some(table) = table else { continue };
+        let known = table.profile["columns"].as_array();
+        let all_known = columns
+            .iter()
+            .all(|c| known.is_some_and(|k| k.iter().any(|x| x == c)));
+        if !all_known {
+            continue;
+        }
+        let limit = (max_cells / columns.len() as u64).max(1);
+        let rows = table.profile["rows"].as_u64().unwrap_or(u64::MAX);
+        let sql = projection(&table.name, &columns);
+        if !out.iter().any(|(s, _)| s == &sql) {
+            out.push((sql, (rows <= limit).then_some(limit)));
+        }
+    }
+    out
+}
+
+/// `SELECT "a", "b" FROM "trips"`: the same text the worker builds for `trips[['a', 'b']]`.
+fn projection(table: &str, columns: &[String]) -> String {
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let picked: Vec<String> = columns.iter().map(|c| quote(c)).collect();
+    format!("SELECT {} FROM {}", picked.join(", "), quote(table))
+}
+
 /// The exception at the end of a Python traceback (Spark's message, without the JVM's
 /// plan dump), shortened.
 fn last_error(traceback: &str) -> String {
@@ -154,7 +210,15 @@ pub fn why(error: &CallError) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::last_error;
+    use super::{last_error, projection};
+
+    #[test]
+    fn projections_quote_as_the_worker_does() {
+        assert_eq!(
+            projection("trips", &["fare".into(), "say \"hi\"".into()]),
+            "SELECT \"fare\", \"say \"\"hi\"\"\" FROM \"trips\""
+        );
+    }
 
     #[test]
     fn spark_errors_read_as_their_message() {

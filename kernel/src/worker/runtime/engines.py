@@ -91,9 +91,8 @@ class TableRef:
         columns = [key] if isinstance(key, str) else key
         if not (isinstance(columns, list) and columns and all(isinstance(c, str) for c in columns)):
             self._refuse()
-        picked = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
         limit = max(1, state.MAX_DATAFRAME_SIZE // len(columns))
-        frame = _select(f'SELECT {picked} FROM "{name}"', limit)
+        frame = _select(projection(name, columns), limit)
         return frame[key] if isinstance(key, str) else frame
 
     @property
@@ -107,6 +106,13 @@ class TableRef:
 
     def __repr__(self):
         return f"<DuckDB table {object.__getattribute__(self, '_name')}: query it with sql()>"
+
+
+def projection(table: str, columns: list) -> str:
+    """The SQL that reads `columns` of `table` (the kernel builds the same text for Spark:
+    analysis/spark/queries.rs `projection`)."""
+    quote = lambda s: '"' + s.replace('"', '""') + '"'  # noqa: E731
+    return f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(table)}"
 
 
 def _select(query: str, max_rows: int):
@@ -207,7 +213,19 @@ class SparkTableRef(TableRef):
             f"which returns a DataFrame, e.g. sql('SELECT AVG(\"col\") AS mean FROM {name}')"
             f".iloc[0, 0] or sql('SELECT \"col\", COUNT(*) AS n FROM {name} GROUP BY \"col\"')")
 
-    __getitem__ = __getattr__ = __setitem__ = __len__ = __iter__ = __call__ = _refuse
+    def __getitem__(self, key):
+        """Columns the kernel read from Spark before the code ran (it reads what the code
+        selects, when it fits MAX_DATAFRAME_SIZE): `trips['fare']`, `df[['a', 'b']]`."""
+        name = object.__getattribute__(self, "_name")
+        columns = [key] if isinstance(key, str) else key
+        if isinstance(columns, list) and columns and all(isinstance(c, str) for c in columns):
+            query = projection(name, columns)
+            if query in PREPARED:
+                frame = _prepared(query)
+                return frame[key] if isinstance(key, str) else frame
+        self._refuse()
+
+    __getattr__ = __setitem__ = __len__ = __iter__ = __call__ = _refuse
     __setattr__ = __eq__ = __lt__ = __gt__ = __add__ = __array__ = _refuse
     __hash__ = object.__hash__
     columns = property(_refuse)
