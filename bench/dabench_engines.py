@@ -78,7 +78,9 @@ def run(engine: str, questions: list[dict], out, timeout: float) -> dict:
                 used_sql = "sql(" in all_text(outs)
                 out.write(json.dumps({"engine": engine, "id": q["id"], "level": q["level"],
                                       "ok": verdict["ok"], "status": status, "used_sql": used_sql,
-                                      **usage_of(outs), "response": response[-2000:]}) + "\n")
+                                      **usage_of(outs), "response": response[-2000:],
+                                      # what the cell said when it missed: errors, refusals
+                                      "cell": "" if verdict["ok"] else all_text(outs)[-3000:]}) + "\n")
                 out.flush()
                 print(f"{engine} {q['id']}: {'right' if verdict['ok'] else 'wrong'} ({status})",
                       file=sys.stderr)

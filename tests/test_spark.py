@@ -72,7 +72,8 @@ def results(out) -> str:
 
 
 def test_question_reduces_on_spark_and_says_where(kernel_factory, fake_llm, tmp_path, spark, trips):
-    kc, out = connected(kernel_factory, fake_llm, tmp_path, spark, trips)
+    # 90,000 cells: over this limit, so the table is one the model must query with SQL.
+    kc, out = connected(kernel_factory, fake_llm, tmp_path, spark, trips, MAX_DATAFRAME_SIZE="50000")
     profile = [o for o in out if role(o) == "profile"][0]["content"]["data"]["text/plain"]
     assert "Spark 4." in profile and str(ROWS) in profile.replace(",", "")
     assert "region" in profile and "trip id" in profile
@@ -108,7 +109,8 @@ def test_pandas_habits_and_spark_errors_reach_the_model(kernel_factory, fake_llm
     """Real models write pandas on the table and misname columns: each attempt fails with a
     message that says what to do, and the next attempt answers. A result too large for
     pandas is refused (not cut), so the model aggregates."""
-    kc, _ = connected(kernel_factory, fake_llm, tmp_path, spark, trips)
+    # 90,000 cells: too many to read whole; one column (30,000) fits.
+    kc, _ = connected(kernel_factory, fake_llm, tmp_path, spark, trips, MAX_DATAFRAME_SIZE="50000")
     replies = [
         "result = trips.groupby('region')['amount'].mean()",
         "result = sql('SELECT avg(amout) AS m FROM trips').iloc[0, 0]",
@@ -181,17 +183,20 @@ def test_python_cells_are_told_how_spark_tables_are_read(kernel_factory, fake_ll
     assert "trips (Spark table" in all_text(out)
 
 
-def test_a_real_models_pandas_reply_reads_just_that_column(kernel_factory, fake_llm, tmp_path, spark):
+@pytest.mark.parametrize("max_cells, read", [("100000000", 'SELECT * FROM "data"'),
+                                             ("6000", 'SELECT "Fare" FROM "data"')])
+def test_a_real_models_pandas_reply_answers(kernel_factory, fake_llm, tmp_path, spark, max_cells, read):
     """Qwen2.5-Coder-1.5B's reply to DABench question 0 on a table it was told to query with
-    sql() (kept in test_duckdb): pandas on the table's name. The kernel reads that column
-    from Spark before the code runs, so the reply answers."""
+    sql() (kept in test_duckdb): pandas on the table's name. The kernel reads the table whole
+    when it fits pandas (10,000 cells), else just the selected column, from Spark before the
+    code runs, so the reply answers either way."""
     from test_duckdb import REAL_PANDAS_STYLE_REPLY
 
     rng = np.random.default_rng(3)
     fares = rng.gamma(2.0, 16.0, 5_000).round(4)
     path = tmp_path / "titanic.parquet"
     pq.write_table(pa.table({"Fare": fares, "Name": [f"p{i}" for i in range(5_000)]}), path)
-    _, kc = kernel_factory(env=make_kernel_env(fake_llm.base_url, tmp_path))
+    _, kc = kernel_factory(env=make_kernel_env(fake_llm.base_url, tmp_path, MAX_DATAFRAME_SIZE=max_cells))
     for cell in (f"%connect spark {spark.url}", f"%load spark:{path} as data"):
         reply, out = execute(kc, cell, timeout=CELL)
         assert reply["status"] == "ok", all_text(out)
@@ -200,5 +205,9 @@ def test_a_real_models_pandas_reply_reads_just_that_column(kernel_factory, fake_
                          timeout=CELL)
     assert reply["status"] == "ok", all_text(out)
     assert f"@mean_fare[{round(float(fares.mean()), 2)}]" in all_text(out), all_text(out)
+    # A table that fits pandas is shown to the model as the DataFrame it will be.
+    prompt = code_bodies(fake_llm)[0]["messages"][-1]["content"]
+    small = read.startswith("SELECT *")
+    assert ("`df` is the DataFrame" in prompt) == small and ("Spark SQL" in prompt) != small, prompt
     runs = engine_runs(out)
-    assert runs == [{**runs[0], "engine": "spark", "sql": 'SELECT "Fare" FROM "data"', "rows_returned": 5_000}]
+    assert runs == [{**runs[0], "engine": "spark", "sql": read, "rows_returned": 5_000}]

@@ -79,6 +79,8 @@ pub fn profile_view(profile: &Value, mode: Privacy) -> Value {
         // A DuckDB table: the engine and its column types (structure, no values).
         "engine",
         "sql_types",
+        // A Spark table small enough for pandas (read whole for the code): shown as a frame.
+        "fits_pandas",
     ];
     let mut out = Map::new();
     for key in keep {

@@ -165,14 +165,16 @@ pub fn describe_dataset(profile: &Value, intro: &str, referenced: &[String]) -> 
 }
 
 /// A dataset DuckDB queries where it lies (`%load --engine duckdb`) or that lives on a
-/// Spark cluster (`%load spark:`), not a DataFrame.
+/// Spark cluster (`%load spark:`) and is too large for pandas: not a DataFrame.
 pub fn is_sql_table(profile: &Value) -> bool {
     profile["engine"] == "duckdb" || is_spark_table(profile)
 }
 
-/// A table on the Spark cluster.
+/// A table on the Spark cluster that the model must query with SQL. One that fits pandas
+/// is read whole for code that uses it, so the model is shown a DataFrame: a 1.5B model
+/// told "Spark" wrote `pd.read_sql(..., con=spark)` instead of pandas or sql().
 pub fn is_spark_table(profile: &Value) -> bool {
-    profile["engine"] == "spark"
+    profile["engine"] == "spark" && profile["fits_pandas"] != true
 }
 
 /// `"name" BIGINT, "city" VARCHAR` for a DuckDB table, within a bounded length.

@@ -88,7 +88,7 @@ pub fn code_prompt(
             format!("Another pandas DataFrame called '{name}' has the following structure:")
         };
         prompt.push_str(&describe_dataset(profile, &intro, &reading.columns_of(i)));
-        if let Some(types) = sql_types(profile) {
+        if let Some(types) = sql_types(profile).filter(|_| is_sql_table(profile)) {
             prompt.push_str(&format!("\nSQL column types: {types}\n"));
         }
         prompt.push('\n');

@@ -191,3 +191,27 @@ fn context_follows_the_design_document() {
     }];
     assert!(format_context(&long).contains("Generated code snippet:"));
 }
+
+#[test]
+fn a_spark_table_is_queried_with_spark_sql_unless_it_fits_pandas() {
+    let mut big = profile(2, 10_000_000);
+    big["engine"] = json!("spark");
+    big["fits_pandas"] = json!(false);
+    big["sql_types"] = json!({"column_0": "BIGINT", "column_1": "STRING"});
+    let p = prompt_for(&[("trips".to_string(), big.clone())], "How many rows?");
+    assert!(
+        p.contains("A table called 'trips' on a Spark cluster"),
+        "{p}"
+    );
+    assert!(p.contains("it runs one Spark SQL SELECT"), "{p}");
+    assert!(p.contains(r#"SQL column types: "column_0" BIGINT"#), "{p}");
+    // Read whole for the code when it fits: the prompt is the pandas one, byte for byte.
+    let mut small = big;
+    small["fits_pandas"] = json!(true);
+    let spark = prompt_for(&[("trips".to_string(), small)], "How many rows?");
+    let pandas = prompt_for(
+        &[("trips".to_string(), profile(2, 10_000_000))],
+        "How many rows?",
+    );
+    assert_eq!(spark, pandas);
+}

@@ -80,7 +80,7 @@ async fn open(svc: &Services, url: &str) -> Result<SparkLink, ErrorInfo> {
                     CONNECT_TIMEOUT.as_secs()
                 ),
                 CallError::Failed(tb) if tb.contains("No module named 'pyspark'") => "The Spark Connect client (pyspark-client) is not installed in the kernel's Python. Run ./install.sh to add it.".into(),
-                other => format!("The Spark engine failed while connecting to {shown}: {}", super::queries::why(&other)),
+                other => format!("The Spark engine failed while connecting to {shown}: {}", super::errors::why(&other)),
             }));
         }
     };
@@ -198,7 +198,7 @@ async fn reregister(state: &mut State) -> Result<(), ErrorInfo> {
                 .get("load_error")
                 .and_then(Value::as_str)
                 .map(String::from),
-            Err(e) => Some(super::queries::why(&e)),
+            Err(e) => Some(super::errors::why(&e)),
         };
         if let Some(why) = why {
             return Err(ErrorInfo::new(

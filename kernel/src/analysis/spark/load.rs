@@ -52,7 +52,7 @@ pub async fn load(
                 "SparkError",
                 format!(
                     "The Spark engine failed while loading {source}: {}",
-                    super::queries::why(&e)
+                    super::errors::why(&e)
                 ),
             ))
         }
@@ -62,8 +62,19 @@ pub async fn load(
     }
     profile["location"] = Value::String(shown.clone());
     let fingerprint = fingerprint(&shown, source, &profile);
+    let cells = profile["rows"]
+        .as_u64()
+        .unwrap_or(u64::MAX)
+        .saturating_mul(profile["columns"].as_array().map_or(1, Vec::len) as u64);
+    let fits = cells <= svc.settings.max_dataframe_size;
+    profile["fits_pandas"] = Value::Bool(fits);
+    let small = if fits {
+        format!(" It fits pandas (MAX_DATAFRAME_SIZE), so code that uses {name} as a DataFrame gets the whole table.")
+    } else {
+        String::new()
+    };
     let text = format!(
-        "{}\n\nEngine: Spark {} at {shown} holds {source}; questions query {name} with Spark SQL there, and only results come back.",
+        "{}\n\nEngine: Spark {} at {shown} holds {source}; questions query {name} with Spark SQL there, and only results come back.{small}",
         profile["text"].as_str().unwrap_or(""),
         link.version,
     );

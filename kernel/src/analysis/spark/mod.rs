@@ -9,6 +9,7 @@
 //! `sql()` reads their results from Arrow files in the kernel's directory.
 
 mod connect;
+mod errors;
 mod load;
 mod queries;
 

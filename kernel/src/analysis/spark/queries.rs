@@ -6,6 +6,7 @@ use super::super::services::Services;
 use super::super::state::State;
 use super::super::worker_client::{CallError, Request};
 use super::connect::link;
+use super::errors::{last_error, why};
 use crate::protocol::backend::ErrorInfo;
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
@@ -45,7 +46,13 @@ pub async fn prepare(
     }
     let policy = code_guard::Policy {
         require_result: false,
-        sql_tables: super::super::question_run::sql_tables(state),
+        // The DuckDB tables too, so a query is routed as the validator routed it.
+        sql_tables: state
+            .datasets
+            .iter()
+            .filter(|d| d.engine.is_some())
+            .map(|d| d.name.clone())
+            .collect(),
         spark_tables: spark,
         ..Default::default()
     };
@@ -131,9 +138,11 @@ pub async fn prepare(
     Ok(Value::Object(prepared))
 }
 
-/// Columns the code selects from Spark tables (`trips['fare']`, `df[['a', 'b']]`): models
-/// trained on pandas write that whatever the prompt says, so those columns are read for the
-/// code when they fit MAX_DATAFRAME_SIZE cells (the profile gives the row count). Each comes
+/// What the code reads from Spark tables besides its sql() queries. Models trained on pandas
+/// write pandas whatever the prompt says (a 1.5B model did on 10 of 10 questions), so a table
+/// that fits MAX_DATAFRAME_SIZE cells (the profile gives the row count) and that the code
+/// uses by name is read whole; of a larger one, the columns the code selects
+/// (`trips['fare']`, `df[['a', 'b']]`) when they fit. Each comes
 /// as the projection the worker's table reference asks for (worker/runtime/engines.py
 /// `projection`), with its row bound, or None when it does not fit (the worker refuses it,
 /// saying to aggregate in SQL). Columns not in the table are left to fail in the worker.
@@ -149,12 +158,32 @@ fn selections(state: &State, code: &str, max_cells: u64) -> Vec<(String, Option<
         names.push("df");
     }
     let mut out = Vec::new();
+    // A table that fits pandas, used as a DataFrame (its name outside sql()'s strings): read
+    // whole, so pandas code answers as it would on a loaded file. Selections are then moot.
+    let (used, _) = code_guard::names_and_strings(code);
+    let mut whole: Vec<&str> = Vec::new();
+    for table in &spark {
+        let by_name = used.iter().any(|n| n == &table.name);
+        let as_df = used.iter().any(|n| n == "df") && current.is_some_and(|c| c.name == table.name);
+        let columns = table.profile["columns"]
+            .as_array()
+            .map_or(1, Vec::len)
+            .max(1) as u64;
+        let rows = table.profile["rows"].as_u64().unwrap_or(u64::MAX);
+        if (by_name || as_df) && rows.saturating_mul(columns) <= max_cells {
+            out.push((whole_table(&table.name), Some(rows.max(1))));
+            whole.push(table.name.as_str());
+        }
+    }
     for (name, columns) in code_guard::column_selections(code, &names) {
         let table = match name.as_str() {
             "df" => current,
             other => spark.iter().copied().find(|d| d.name == other),
         };
         let Some(table) = table else { continue };
+        if whole.contains(&table.name.as_str()) {
+            continue;
+        }
         let known = table.profile["columns"].as_array();
         let all_known = columns
             .iter()
@@ -172,6 +201,11 @@ fn selections(state: &State, code: &str, max_cells: u64) -> Vec<(String, Option<
     out
 }
 
+/// `SELECT * FROM "trips"`: the same text the worker looks up for a table read whole.
+fn whole_table(table: &str) -> String {
+    format!("SELECT * FROM \"{}\"", table.replace('"', "\"\""))
+}
+
 /// `SELECT "a", "b" FROM "trips"`: the same text the worker builds for `trips[['a', 'b']]`.
 fn projection(table: &str, columns: &[String]) -> String {
     let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
@@ -179,53 +213,15 @@ fn projection(table: &str, columns: &[String]) -> String {
     format!("SELECT {} FROM {}", picked.join(", "), quote(table))
 }
 
-/// The exception at the end of a Python traceback (Spark's message, without the JVM's
-/// plan dump), shortened.
-fn last_error(traceback: &str) -> String {
-    let lines: Vec<&str> = traceback.lines().collect();
-    let start = lines
-        .iter()
-        .rposition(|l| l.starts_with("  File ") || l.starts_with("Traceback"))
-        .map_or(0, |i| i + 1);
-    let tail: Vec<&str> = lines[start..]
-        .iter()
-        .copied()
-        .filter(|l| !l.starts_with("    "))
-        .collect();
-    let text = tail.join(" ").trim().to_string();
-    let text = text.split("JVM stacktrace").next().unwrap_or("").trim();
-    text.chars().take(800).collect()
-}
-
-/// A failed call to the engine, for people.
-pub fn why(error: &CallError) -> String {
-    match error {
-        CallError::Failed(tb) => last_error(tb),
-        CallError::Died(why) => why.replace("Python process", "Spark engine process"),
-        CallError::Timeout => "it did not answer in time".into(),
-        CallError::Interrupted | CallError::Unresponsive => "interrupted".into(),
-        CallError::Protocol(why) => why.clone(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{last_error, projection};
+    use super::projection;
 
     #[test]
     fn projections_quote_as_the_worker_does() {
         assert_eq!(
             projection("trips", &["fare".into(), "say \"hi\"".into()]),
             "SELECT \"fare\", \"say \"\"hi\"\"\" FROM \"trips\""
-        );
-    }
-
-    #[test]
-    fn spark_errors_read_as_their_message() {
-        let tb = "Traceback (most recent call last):\n  File \"<llm_spark>\", line 80, in spark_run\n    table = x\npyspark.errors.exceptions.connect.AnalysisException: [UNRESOLVED_COLUMN] A column `farex` cannot be resolved. SQLSTATE: 42703\n\nJVM stacktrace:\norg.apache...";
-        assert_eq!(
-            last_error(tb),
-            "pyspark.errors.exceptions.connect.AnalysisException: [UNRESOLVED_COLUMN] A column `farex` cannot be resolved. SQLSTATE: 42703"
         );
     }
 }

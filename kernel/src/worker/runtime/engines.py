@@ -135,14 +135,31 @@ def _run(query: str, max_rows: int, max_bytes: int, too_many):
 
 def refs(current: str | None) -> dict:
     """Names to bind in a namespace: each table's name, and `df` when the current dataset
-    is a table."""
+    is a table. A Spark table the kernel read whole for this question (it fits pandas and the
+    code uses it as a DataFrame) is bound as that DataFrame."""
     out = {name: TableRef(name) for name in TABLES if name.isidentifier()}
-    out.update({name: SparkTableRef(name) for name in SPARK_TABLES if name.isidentifier()})
+    for name in SPARK_TABLES:
+        out[name] = _whole(name) if whole_table(name) in PREPARED else SparkTableRef(name)
     if current in TABLES:
         out["df"] = TableRef(current)
     elif current in SPARK_TABLES:
-        out["df"] = SparkTableRef(current)
-    return out
+        out["df"] = out[current]
+    return {k: v for k, v in out.items() if k.isidentifier()}
+
+
+def whole_table(table: str) -> str:
+    """The SQL that reads a whole table (the kernel builds the same text: analysis/spark/
+    queries.rs `whole_table`)."""
+    return 'SELECT * FROM "' + table.replace('"', '""') + '"'
+
+
+def _whole(name: str):
+    """The whole Spark table as a DataFrame, or its reference when Spark refused it (too
+    large after all): the reference says how to query it."""
+    info = PREPARED[whole_table(name)]
+    if info.get("error") or info.get("refused"):
+        return SparkTableRef(name)
+    return _prepared(whole_table(name))
 
 
 def _bind(name: str, fmt: str, make_current: bool) -> None:
