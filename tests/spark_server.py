@@ -42,7 +42,9 @@ class SparkServer:
              "--conf", "spark.ui.enabled=false",
              "--conf", "spark.sql.shuffle.partitions=2",
              "spark-internal"],
-            stdout=open(log, "wb"), stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            # Its cwd holds what Spark writes beside it (spark-warehouse, metastore_db).
+            stdout=open(log, "wb"), stderr=subprocess.STDOUT, env=env, start_new_session=True,
+            cwd=log.parent)
 
     def wait(self, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout

@@ -211,3 +211,25 @@ def test_a_real_models_pandas_reply_answers(kernel_factory, fake_llm, tmp_path, 
     assert ("`df` is the DataFrame" in prompt) == small and ("Spark SQL" in prompt) != small, prompt
     runs = engine_runs(out)
     assert runs == [{**runs[0], "engine": "spark", "sql": read, "rows_returned": 5_000}]
+
+
+def test_a_catalog_table_loads_by_name(kernel_factory, fake_llm, tmp_path, spark, trips):
+    """`%load spark:db.table`: a table in the cluster's catalog (made here through Spark
+    Connect itself, as a data engineer would have), not a path."""
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.builder.remote(spark.url).create()
+    session.sql("CREATE DATABASE IF NOT EXISTS shop")
+    session.read.parquet(str(trips[0])).write.mode("overwrite").saveAsTable("shop.rides")
+    session.stop()
+    _, kc = kernel_factory(env=make_kernel_env(fake_llm.base_url, tmp_path, MAX_DATAFRAME_SIZE="50000"))
+    for cell in (f"%connect spark {spark.url}", "%load spark:shop.rides"):
+        reply, out = execute(kc, cell, timeout=CELL)
+        assert reply["status"] == "ok", all_text(out)
+    assert "holds shop.rides" in all_text(out) and str(ROWS) in all_text(out).replace(",", "")
+    script(fake_llm, ["```python\nresult = int(sql('SELECT count(*) FROM rides WHERE amount > 49').iloc[0, 0])\n```"])
+    reply, out = execute(kc, "How many rides cost more than 49?", timeout=CELL)
+    assert reply["status"] == "ok", all_text(out)
+    assert str(int(((np.arange(ROWS) % 100) > 49).sum())) in results(out), all_text(out)
+    reply, out = execute(kc, "%load spark:shop.nothing_here as x", timeout=CELL)
+    assert reply["status"] == "error" and "Spark could not read shop.nothing_here" in all_text(out), all_text(out)
