@@ -13,7 +13,7 @@ use super::notes;
 use super::parameters;
 use super::privacy::{self, Privacy};
 use super::prompt::{self, ContextItem};
-use super::question_run::{sql_tables, QuestionRunner};
+use super::question_run::QuestionRunner;
 use super::render::fail_cell as fail;
 use super::replay::replay;
 use super::services::Services;
@@ -157,8 +157,8 @@ pub async fn ask(
     svc.prepare_question_worker(state).await;
     let data = DataInfo {
         names: state.datasets.iter().map(|d| d.name.clone()).collect(),
-        sql_tables: sql_tables(state),
-        spark_tables: super::spark::spark_tables(state),
+        sql_tables: state.sql_tables().duckdb,
+        spark_tables: state.sql_tables().spark,
         columns: state
             .datasets
             .iter()

@@ -94,12 +94,12 @@ pub(super) async fn run_code(
     }
 }
 
-/// The AST check; `sql_tables` are the DuckDB tables `sql("SELECT ...")` may read (its SQL
-/// is checked too).
+/// The AST check; `tables` are the DuckDB and Spark tables `sql("SELECT ...")` may read (its
+/// SQL is checked too, as Spark SQL when it reads a Spark table).
 pub(super) fn validate(
     settings: &Settings,
     code: &str,
-    (sql_tables, spark_tables): (Vec<String>, Vec<String>),
+    tables: super::state::SqlTables,
 ) -> Result<(), code_guard::Rejection> {
     if settings.skip_validation {
         tracing::error!(
@@ -111,26 +111,11 @@ pub(super) fn validate(
         code,
         &code_guard::Policy {
             require_result: false,
-            sql_tables,
-            spark_tables,
+            sql_tables: tables.duckdb,
+            spark_tables: tables.spark,
             ..Default::default()
         },
     )
-}
-
-/// The names of the DuckDB tables loaded in this session.
-pub(super) fn sql_tables(state: &State) -> Vec<String> {
-    state
-        .datasets
-        .iter()
-        .filter(|d| d.engine.is_some())
-        .map(|d| d.name.clone())
-        .collect()
-}
-
-/// The tables `sql()` may read: DuckDB's, and Spark's.
-pub(super) fn all_sql_tables(state: &State) -> (Vec<String>, Vec<String>) {
-    (sql_tables(state), super::spark::spark_tables(state))
 }
 
 /// Runs code in a fresh question worker of the svc (see run_code).

@@ -3,7 +3,7 @@
 use super::cell_output::{emit_code, show_engine_runs, show_outputs};
 use super::exchange::{record, save, Key};
 use super::interpret::show_interpretation;
-use super::question_run::{all_sql_tables, run_code, validate, Run};
+use super::question_run::{run_code, validate, Run};
 use super::render::fail_cell as fail;
 use super::render::markdown_text;
 use super::services::Services;
@@ -23,7 +23,7 @@ pub(super) async fn replay(
     count: u32,
     sink: &OutputSink,
 ) -> ExecuteOutcome {
-    if let Err(r) = validate(&svc.settings, &rec.code, all_sql_tables(state)) {
+    if let Err(r) = validate(&svc.settings, &rec.code, state.sql_tables()) {
         return fail(sink, "ValidationError", format!("The recorded answer's code failed validation: {} [rule: {}]. Use %%fresh to ask the model.", r.message, r.rule));
     }
     let when = rec.timestamp.format("%Y-%m-%d");

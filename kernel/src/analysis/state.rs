@@ -40,6 +40,13 @@ pub struct EngineTable {
     pub bytes: u64,
 }
 
+/// The names of the tables `sql()` reads: DuckDB's, and those on Spark.
+#[derive(Debug, Clone, Default)]
+pub struct SqlTables {
+    pub duckdb: Vec<String>,
+    pub spark: Vec<String>,
+}
+
 impl Dataset {
     /// The files a worker must be able to read for this dataset besides the kernel's own
     /// directory (DuckDB tables only).
@@ -79,6 +86,21 @@ pub struct State {
 }
 
 impl State {
+    /// The tables `sql()` may read in this session.
+    pub fn sql_tables(&self) -> SqlTables {
+        let names = |keep: fn(&Dataset) -> bool| {
+            self.datasets
+                .iter()
+                .filter(|d| keep(d))
+                .map(|d| d.name.clone())
+                .collect()
+        };
+        SqlTables {
+            duckdb: names(|d| d.engine.is_some()),
+            spark: names(|d| d.spark.is_some()),
+        }
+    }
+
     pub fn new(worker: Option<Worker>, scratch: tempfile::TempDir) -> Self {
         Self {
             worker,

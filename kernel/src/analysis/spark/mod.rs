@@ -15,7 +15,7 @@ mod queries;
 
 pub use connect::{connect_cell, SparkLink};
 pub use load::load;
-pub use queries::{prepare, spark_tables};
+pub use queries::prepare;
 
 /// The prefix of `%load spark:...`.
 pub const LOAD_PREFIX: &str = "spark:";

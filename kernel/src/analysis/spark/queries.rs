@@ -20,16 +20,6 @@ pub const MAX_BYTES: u64 = 256 << 20;
 
 static NEXT_RESULT: AtomicU64 = AtomicU64::new(1);
 
-/// The names of the tables on Spark in this session.
-pub fn spark_tables(state: &State) -> Vec<String> {
-    state
-        .datasets
-        .iter()
-        .filter(|d| d.spark.is_some())
-        .map(|d| d.name.clone())
-        .collect()
-}
-
 /// Run the Spark queries of `code` and return what the worker's `sql()` needs: query text ->
 /// {"path", "rows_returned", "seconds"}, {"refused": true, ...} over the bounds, or {"error"}
 /// when Spark refused the query (the code then fails at that call and the model may repair
@@ -40,20 +30,15 @@ pub async fn prepare(
     code: &str,
     files: &mut Vec<PathBuf>,
 ) -> Result<Value, ErrorInfo> {
-    let spark = spark_tables(state);
-    if spark.is_empty() {
+    let tables = state.sql_tables();
+    if tables.spark.is_empty() {
         return Ok(Value::Null);
     }
     let policy = code_guard::Policy {
         require_result: false,
         // The DuckDB tables too, so a query is routed as the validator routed it.
-        sql_tables: state
-            .datasets
-            .iter()
-            .filter(|d| d.engine.is_some())
-            .map(|d| d.name.clone())
-            .collect(),
-        spark_tables: spark,
+        sql_tables: tables.duckdb,
+        spark_tables: tables.spark,
         ..Default::default()
     };
     // Code the validator refused never runs; without the validator (escape tests), code
