@@ -175,10 +175,26 @@ def test_connect_errors_are_clear_and_never_show_the_token(kernel_factory, fake_
     assert stream_text(out).strip() == "[]", all_text(out)
 
 
-def test_python_cells_are_told_how_spark_tables_are_read(kernel_factory, fake_llm, tmp_path, spark, trips):
+def test_python_cells_query_spark_tables_with_literal_sql(kernel_factory, fake_llm, tmp_path, spark, trips):
+    """%%python is the user's own code, but its Python has no network either: its literal
+    sql('...') queries and column selections run on the cluster before the cell, checked as
+    a question's would be."""
     kc, _ = connected(kernel_factory, fake_llm, tmp_path, spark, trips)
-    reply, out = execute(kc, "%%python\ndf['amount']", timeout=CELL)
-    assert reply["status"] == "error" and "Spark cluster" in all_text(out)
+    total = sum(trips[1].values())
+    for cell, expected in [
+        ("print(int(sql('SELECT count(*) AS n FROM trips').n[0]))", str(ROWS)),
+        ("print(int(df['amount'].sum()), int(trips[['amount', 'region']].shape[0]))", f"{total} {ROWS}"),
+    ]:
+        reply, out = execute(kc, "%%python\n" + cell, timeout=CELL)
+        assert reply["status"] == "ok" and stream_text(out).strip() == expected, all_text(out)
+    for cell, says in [
+        ("q = 'SELECT 1 FROM trips'\nsql(q)", "not run on the Spark cluster"),
+        ("sql(\"SELECT reflect('java.lang.System', 'getProperty', 'user.home') FROM trips\")", "Forbidden SQL"),
+        ("df.describe()", "table on the Spark cluster"),
+    ]:
+        reply, out = execute(kc, "%%python\n" + cell, timeout=CELL)
+        assert reply["status"] == "error" and says in all_text(out), all_text(out)
+        assert "/root" not in all_text(out).replace(str(tmp_path), "")
     reply, out = execute(kc, "%datasets", timeout=CELL)
     assert "trips (Spark table" in all_text(out)
 

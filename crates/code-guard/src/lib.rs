@@ -75,7 +75,7 @@ mod strings;
 
 pub use params::{literal_assignments, names_and_strings, Parameter};
 pub use repair::Repaired;
-pub use selections::column_selections;
+pub use selections::{column_selections, sql_literals};
 pub use sql::{check_sql, check_sql_in, check_sql_over, SqlDialect};
 
 use rustpython_parser::text_size::TextSize;

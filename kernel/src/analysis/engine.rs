@@ -92,9 +92,20 @@ impl Engine {
         count: u32,
         sink: &OutputSink,
     ) -> ExecuteOutcome {
+        // sql('...') over a Spark table: run on the cluster first (the worker has no network).
+        let mut result_files = Vec::new();
+        let prepared =
+            match super::spark::prepare_cell(&self.svc, state, code, &mut result_files).await {
+                Ok(p) => p,
+                Err(e) => {
+                    sink.error(e.clone());
+                    return ExecuteOutcome::error(e);
+                }
+            };
         let request = Request::RunCell {
             code: code.to_string(),
             execution_count: count,
+            prepared,
         };
         let result = match self.svc.worker(state).await {
             Ok(w) => w.call(request, Some(sink), None).await,
@@ -103,6 +114,9 @@ impl Engine {
                 return ExecuteOutcome::error(e);
             }
         };
+        for file in result_files {
+            let _ = std::fs::remove_file(file);
+        }
         match result {
             Ok(v) if v["status"] == "ok" => ExecuteOutcome::ok(),
             Ok(v) => ExecuteOutcome::error(ErrorInfo {

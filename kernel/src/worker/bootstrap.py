@@ -91,7 +91,8 @@ def start():
         import llm_spark
 
         _ops = {name: getattr(llm_spark, name) for name in SPARK_OPS}
-        _emit("ready", {"python": sys.version.split()[0], "sandbox": _llm_channel.SANDBOX})
+        # No worker sandbox to report (the engine runs no generated code; see worker/mod.rs).
+        _emit("ready", {"python": sys.version.split()[0], "sandbox": None})
         return
     import llm_runtime
 

@@ -15,7 +15,7 @@ mod queries;
 
 pub use connect::{connect_cell, SparkLink};
 pub use load::load;
-pub use queries::prepare;
+pub use queries::{prepare, prepare_cell};
 
 /// The prefix of `%load spark:...`.
 pub const LOAD_PREFIX: &str = "spark:";

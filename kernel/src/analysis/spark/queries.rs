@@ -46,13 +46,57 @@ pub async fn prepare(
     let Ok(queries) = code_guard::validate_with_queries(code, &policy) else {
         return Ok(Value::Null);
     };
-    let mut jobs: Vec<(String, u64)> = queries
+    let jobs: Vec<(String, u64)> = queries
         .into_iter()
         .filter(|q| q.dialect == code_guard::SqlDialect::Spark)
         .map(|q| (q.text, MAX_ROWS))
         .collect();
+    let reads = selections(state, code, svc.settings.max_dataframe_size, true);
+    run(svc, state, jobs, reads, Map::new(), files).await
+}
+
+/// `prepare` for a `%%python` cell (the user's own code, not validated as a whole): its
+/// `sql('...')` literals that read Spark tables, each checked as a question's would be (a
+/// refused one gets the reason, raised at its call), and the columns it selects. A Spark
+/// table's name stays a reference in the user's namespace, so no table is read whole.
+pub async fn prepare_cell(
+    svc: &Services,
+    state: &mut State,
+    code: &str,
+    files: &mut Vec<PathBuf>,
+) -> Result<Value, ErrorInfo> {
+    let tables = state.sql_tables();
+    if tables.spark.is_empty() {
+        return Ok(Value::Null);
+    }
+    let duck: Vec<&str> = tables.duckdb.iter().map(String::as_str).collect();
+    let spark: Vec<&str> = tables.spark.iter().map(String::as_str).collect();
+    let mut jobs = Vec::new();
     let mut prepared = Map::new();
-    for (sql, fits) in selections(state, code, svc.settings.max_dataframe_size) {
+    for query in code_guard::sql_literals(code) {
+        match code_guard::check_sql_over(&query, &duck, &spark) {
+            Ok(code_guard::SqlDialect::Spark) => jobs.push((query, MAX_ROWS)),
+            Ok(code_guard::SqlDialect::DuckDb) => {}
+            Err(rejection) => {
+                prepared.insert(query, json!({"error": rejection.message}));
+            }
+        }
+    }
+    let reads = selections(state, code, svc.settings.max_dataframe_size, false);
+    run(svc, state, jobs, reads, prepared, files).await
+}
+
+/// Run `jobs` (query, row bound) and the `reads` of pandas code on the Spark engine, into
+/// Arrow files listed in `files`; `prepared` holds entries decided without Spark.
+async fn run(
+    svc: &Services,
+    state: &mut State,
+    mut jobs: Vec<(String, u64)>,
+    reads: Vec<(String, Option<u64>)>,
+    mut prepared: Map<String, Value>,
+    files: &mut Vec<PathBuf>,
+) -> Result<Value, ErrorInfo> {
+    for (sql, fits) in reads {
         match fits {
             Some(rows) => jobs.push((sql, rows)),
             None => {
@@ -91,7 +135,9 @@ pub async fn prepare(
                 }
                 info
             }
-            Err(CallError::Failed(traceback)) => json!({"error": last_error(&traceback)}),
+            Err(CallError::Failed(traceback)) => {
+                json!({"error": format!("Spark refused the query: {}", last_error(&traceback))})
+            }
             Err(CallError::Timeout) => {
                 // The engine is still waiting on the cluster: end it (the next use reopens).
                 if let Some(old) = state.spark.take() {
@@ -131,7 +177,12 @@ pub async fn prepare(
 /// as the projection the worker's table reference asks for (worker/runtime/engines.py
 /// `projection`), with its row bound, or None when it does not fit (the worker refuses it,
 /// saying to aggregate in SQL). Columns not in the table are left to fail in the worker.
-fn selections(state: &State, code: &str, max_cells: u64) -> Vec<(String, Option<u64>)> {
+fn selections(
+    state: &State,
+    code: &str,
+    max_cells: u64,
+    whole_tables: bool,
+) -> Vec<(String, Option<u64>)> {
     let spark: Vec<&super::super::state::Dataset> = state
         .datasets
         .iter()
@@ -155,7 +206,7 @@ fn selections(state: &State, code: &str, max_cells: u64) -> Vec<(String, Option<
             .map_or(1, Vec::len)
             .max(1) as u64;
         let rows = table.profile["rows"].as_u64().unwrap_or(u64::MAX);
-        if (by_name || as_df) && rows.saturating_mul(columns) <= max_cells {
+        if whole_tables && (by_name || as_df) && rows.saturating_mul(columns) <= max_cells {
             out.push((whole_table(&table.name), Some(rows.max(1))));
             whole.push(table.name.as_str());
         }

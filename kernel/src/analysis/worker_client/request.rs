@@ -17,6 +17,9 @@ pub enum Request {
     RunCell {
         code: String,
         execution_count: u32,
+        /// The cell's Spark results, fetched before it runs (as for `RunQuestion`).
+        #[serde(skip_serializing_if = "Value::is_null")]
+        prepared: Value,
     },
     UserExpressions {
         expressions: Value,
@@ -147,6 +150,7 @@ mod tests {
         let line = Request::RunCell {
             code: "1 + 1".into(),
             execution_count: 3,
+            prepared: Value::Null,
         }
         .line(7);
         let v: Value = serde_json::from_str(&line).unwrap();

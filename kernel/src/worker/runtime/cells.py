@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from . import output, state
+from . import engines, output, state
 
 _PANDAS_DEFAULTS = {"display.max_columns": 50, "display.width": 120}
 _CELL_FILE = re.compile(r"<cell-(\d+)>")
@@ -96,8 +96,11 @@ def sandbox_report() -> dict:
     return report
 
 
-def run_cell(code: str, execution_count: int) -> dict:
-    """Run a %%python cell in the user namespace like IPython; the last expression's value is the result."""
+def run_cell(code: str, execution_count: int, prepared: dict | None = None) -> dict:
+    """Run a %%python cell in the user namespace like IPython; the last expression's value is
+    the result. `prepared`: the cell's Spark results, fetched by the kernel before it ran."""
+    engines.PREPARED.clear()
+    engines.PREPARED.update(prepared or {})
     filename = f"<cell-{execution_count}>"
     remember_source(filename, code)
     output.reset_output_budget()

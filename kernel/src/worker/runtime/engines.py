@@ -189,8 +189,8 @@ def sql(query: str):
         # This process has no network: Spark queries run before the code, from its text.
         raise RuntimeError(
             "This query was not run on the Spark cluster: sql() over a Spark table takes the "
-            "query as a string literal written in the code (the kernel runs it before the code "
-            "starts). In %%python, ask a question instead, or load the data with %load.")
+            "query as a string literal written in the code, sql('SELECT ...'), which the kernel "
+            "runs before the code starts (this Python has no network).")
     if not TABLES:
         raise RuntimeError("No table is loaded for SQL: %load a file with --engine duckdb first.")
     return _run(query, SQL_MAX_ROWS, SQL_MAX_BYTES, lambda rows: (
@@ -207,7 +207,7 @@ def _prepared(query: str):
 
     info = PREPARED[query]
     if info.get("error"):
-        raise RuntimeError(f"Spark refused the query: {info['error']}")
+        raise RuntimeError(info["error"])
     if info.get("refused"):
         raise ValueError(
             f"The query returns more than {info.get('rows_returned', SQL_MAX_ROWS):,} rows (or "
