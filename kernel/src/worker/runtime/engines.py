@@ -79,8 +79,13 @@ class TableRef:
         object.__setattr__(self, "_name", name)
 
     def _refuse(self, *_args, **_kwargs):
+        # Looked up on the instance's class, so a subclass's dunders (bound to this function)
+        # say its own message.
+        raise TypeError(object.__getattribute__(self, "_refusal")())
+
+    def _refusal(self) -> str:
         name = object.__getattribute__(self, "_name")
-        raise TypeError(
+        return (
             f"{name!r} is a DuckDB table (too large for pandas), not a DataFrame: select columns "
             f"({name}['col'] or {name}[['a', 'b']]) or query it with sql(), which returns a "
             f"DataFrame, e.g. sql('SELECT AVG(\"col\") AS mean FROM {name}').iloc[0, 0] or "
@@ -88,8 +93,8 @@ class TableRef:
 
     def __getitem__(self, key):
         name = object.__getattribute__(self, "_name")
-        columns = [key] if isinstance(key, str) else key
-        if not (isinstance(columns, list) and columns and all(isinstance(c, str) for c in columns)):
+        columns = _selected_columns(key)
+        if columns is None:
             self._refuse()
         limit = max(1, state.MAX_DATAFRAME_SIZE // len(columns))
         frame = _select(projection(name, columns), limit)
@@ -106,6 +111,20 @@ class TableRef:
 
     def __repr__(self):
         return f"<DuckDB table {object.__getattribute__(self, '_name')}: query it with sql()>"
+
+
+def _selected_columns(key) -> list | None:
+    """The columns `ref[key]` selects ('col' or ['a', 'b']), or None for any other key."""
+    columns = [key] if isinstance(key, str) else key
+    if isinstance(columns, list) and columns and all(isinstance(c, str) for c in columns):
+        return columns
+    return None
+
+
+def _record(engine_name: str, info: dict) -> None:
+    """One query of this cell, for the cell's "where it ran" and the history."""
+    keys = ("sql", "rows_scanned", "rows_returned", "seconds")
+    RUNS.append({"engine": engine_name, **{k: info[k] for k in keys if k in info}})
 
 
 def projection(table: str, columns: list) -> str:
@@ -129,7 +148,7 @@ def _run(query: str, max_rows: int, max_bytes: int, too_many):
     frame, info = engine().run(query, max_rows=max_rows, max_bytes=max_bytes)
     if info.get("truncated"):
         raise ValueError(too_many(len(frame)))
-    RUNS.append({"engine": "duckdb", **{k: info[k] for k in ("sql", "rows_scanned", "rows_returned", "seconds") if k in info}})
+    _record("duckdb", info)
     return frame
 
 
@@ -215,17 +234,16 @@ def _prepared(query: str):
             "in SQL (GROUP BY, WHERE) or add a LIMIT.")
     with pa.memory_map(info["path"]) as source:
         frame = pa.ipc.open_file(source).read_all().to_pandas()
-    RUNS.append({"engine": "spark", **{k: info[k] for k in ("sql", "rows_returned", "seconds")
-                                        if k in info}})
+    _record("spark", info)
     return frame
 
 
 class SparkTableRef(TableRef):
     """A Spark table's name (and `df`): it lives on the cluster, so only sql() reads it."""
 
-    def _refuse(self, *_args, **_kwargs):
+    def _refusal(self) -> str:
         name = object.__getattribute__(self, "_name")
-        raise TypeError(
+        return (
             f"{name!r} is a table on the Spark cluster, not a DataFrame: query it with sql(), "
             f"which returns a DataFrame, e.g. sql('SELECT AVG(\"col\") AS mean FROM {name}')"
             f".iloc[0, 0] or sql('SELECT \"col\", COUNT(*) AS n FROM {name} GROUP BY \"col\"')")
@@ -234,18 +252,17 @@ class SparkTableRef(TableRef):
         """Columns the kernel read from Spark before the code ran (it reads what the code
         selects, when it fits MAX_DATAFRAME_SIZE): `trips['fare']`, `df[['a', 'b']]`."""
         name = object.__getattribute__(self, "_name")
-        columns = [key] if isinstance(key, str) else key
-        if isinstance(columns, list) and columns and all(isinstance(c, str) for c in columns):
+        columns = _selected_columns(key)
+        if columns is not None:
             query = projection(name, columns)
             if query in PREPARED:
                 frame = _prepared(query)
                 return frame[key] if isinstance(key, str) else frame
         self._refuse()
 
-    __getattr__ = __setitem__ = __len__ = __iter__ = __call__ = _refuse
-    __setattr__ = __eq__ = __lt__ = __gt__ = __add__ = __array__ = _refuse
-    __hash__ = object.__hash__
-    columns = property(_refuse)
+    # The rest of TableRef's refusals say this class's message (`_refusal`); the columns are
+    # not known here without a query.
+    columns = property(TableRef._refuse)
 
     def __repr__(self):
         return f"<Spark table {object.__getattribute__(self, '_name')}: query it with sql()>"
